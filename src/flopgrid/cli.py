@@ -1,0 +1,279 @@
+"""The ``flopgrid`` command line: thin, it calls the public API and prints.
+
+Every command takes ``--json``. Bad input exits with status 2 and one message naming the file, line,
+field and what is expected; nothing is printed as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from flopgrid import __version__
+from flopgrid.errors import FlopgridError
+from flopgrid.library import TABLES, load_library
+from flopgrid.scenario import load_scenario, shipped_scenarios
+from flopgrid.simulate import axes_for, simulate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.")
+# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
+out = Console(width=None if sys.stdout.isatty() else 220)
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[str | None, typer.Argument(
+    help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
+         "Default: seed-7t.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map flopgrid's errors to one line on stderr and exit status 2."""
+    try:
+        yield
+    except FlopgridError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not math.isfinite(value) else float(value)
+    return str(value)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, str):
+        return value
+    if value != value:
+        return "–"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if magnitude >= 1e6 or magnitude < 1e-2:
+        return f"{value:.3g}"
+    return f"{value:,.2f}" if magnitude < 10 else f"{value:,.1f}" if magnitude < 1000 else f"{value:,.0f}"
+
+
+def _table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(index_name, justify="right")
+    for column in frame.columns:
+        name, _, unit = str(column).partition(" [")
+        table.add_column(f"{name}\n{unit.rstrip(']')}" if unit else name, justify="right")
+    for index, row in frame.iterrows():
+        table.add_row(str(index), *(_fmt(v) for v in row.to_numpy()))
+    return table
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = None,
+    samples: Annotated[int, typer.Option("--samples", "-n", min=1, max=10_000_000,
+                                         help="Monte Carlo samples (1: deterministic).")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same results.")] = 0,
+    output: Annotated[Path | None, typer.Option("--out", "-o",
+                                                help="Save results: .nc, .parquet or .csv.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a scenario and print the per-year summary and horizon totals."""
+    with user_errors():
+        if output is not None and output.suffix.lower() not in (".nc", ".parquet", ".csv"):
+            raise FlopgridError(f"--out {output}: use a .nc, .parquet or .csv file name")
+        loaded = load_scenario(scenario)
+        if samples >= 20_000 and not as_json:
+            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                          TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("simulate", total=samples)
+                results = simulate(loaded, samples=samples, seed=seed,
+                                   progress=lambda done, _total: bar.update(task, completed=done))
+        else:
+            results = simulate(loaded, samples=samples, seed=seed)
+        summary = results.flopgrid.summary()
+        totals = results.flopgrid.totals()
+        if output is not None:
+            results.flopgrid.save(output)
+    if as_json:
+        _print_json({
+            "scenario": loaded.name, "file": loaded.source_file, "samples": samples, "seed": seed,
+            "years": summary.reset_index().to_dict(orient="records"), "totals": totals,
+            "output": str(output) if output else None,
+        })
+        return
+    title = f"{loaded.name}: {loaded.description}".strip().rstrip(":")
+    out.print(_table(summary, f"{title}\n(samples: {samples}"
+                     + ("; median with P5/P95 columns)" if samples > 1 else ")")))
+    out.print(_totals_table(totals))
+    if output is not None:
+        out.print(f"results saved to {output}")
+
+
+_TOTAL_ROWS: tuple[tuple[str, str, float, str], ...] = (
+    ("accelerators_produced", "accelerators produced over the horizon", 1e6, "M chips"),
+    ("accelerators_installed_end", "accelerators in service at the end", 1e6, "M chips"),
+    ("h100e_end", "compute in service at the end", 1e6, "M H100e"),
+    ("flops_peak_end", "peak dense BF16 compute at the end", 1.0, "FLOP/s"),
+    ("it_power_end", "IT power of the fleet at the end", 1e9, "GW"),
+    ("facility_power_end", "average facility power draw at the end", 1e9, "GW"),
+    ("energy", "electricity over the horizon", 1e12, "TWh"),
+    ("emissions", "emissions over the horizon", 1e9, "Mt CO2e"),
+    ("water", "water over the horizon", 1e6, "million m^3"),
+    ("capex", "capex over the horizon", 1e9, "B USD"),
+    ("capex_fab", "  of which fabs", 1e9, "B USD"),
+    ("capex_packaging", "  of which packaging", 1e9, "B USD"),
+    ("capex_hbm", "  of which HBM", 1e9, "B USD"),
+    ("capex_datacentre", "  of which data centres", 1e9, "B USD"),
+    ("capex_power", "  of which power and grid", 1e9, "B USD"),
+    ("capex_accelerator", "  of which accelerators", 1e9, "B USD"),
+    ("opex", "opex over the horizon", 1e9, "B USD"),
+    ("largest_run_end", "largest single-campus training run at the end", 1.0, "FLOP"),
+    ("first_bottleneck", "binding constraint in the first year", 1.0, ""),
+)
+
+
+def _totals_table(totals: dict[str, dict[str, float | str]]) -> Table:
+    table = Table(title="Horizon totals (median over samples)", title_justify="left", header_style="bold")
+    for name in ("figure", "value", "unit"):
+        table.add_column(name, justify="right" if name == "value" else "left")
+    for key, label, scale, unit in _TOTAL_ROWS:
+        value = totals[key]["value"]
+        shown = _fmt(value / scale) if isinstance(value, float) else str(value)
+        table.add_row(label, shown, unit)
+    return table
+
+
+@app.command()
+def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
+    """Validate a scenario and print what it resolves to."""
+    with user_errors():
+        loaded = load_scenario(scenario)
+        axes = axes_for(loaded, load_library())
+    resolved = loaded.model_dump(mode="json", exclude={"source_file"})
+    info = {"valid": True, "file": loaded.source_file, "hash": loaded.content_hash(),
+            "years": [int(axes.years[0]), int(axes.years[-1])], "regions": axes.regions,
+            "accelerators": axes.accelerators, "sources": axes.sources, "scenario": resolved}
+    if as_json:
+        _print_json(info)
+        return
+    out.print(f"[bold green]valid[/]: {loaded.source_file or loaded.name} (hash {info['hash']})")
+    out.print(f"horizon {axes.years[0]}–{axes.years[-1]}; existing industry: "
+              f"{'modelled' if loaded.existing_industry else 'not modelled (programme only)'}")
+    out.print(f"regions: {', '.join(axes.regions)}")
+    out.print(f"accelerators: {', '.join(axes.accelerators)}")
+    out.print(f"power sources: {', '.join(axes.sources)}")
+    b = loaded.builds
+    rows: list[tuple[str, str, str, str, str]] = []
+    for x in b.fabs:
+        rows.append(("fab", x.name or "", x.region, f"{x.count} × {x.capacity / 12:,.0f} wafer/month", str(x.start)))
+    for x in b.packaging:
+        rows.append(("packaging", x.name or "", x.region, f"{x.count} × {x.capacity / 12:,.0f} wafer/month",
+                     str(x.start)))
+    for x in b.hbm:
+        rows.append(("hbm", x.name or "", x.region, f"{x.count} × {x.capacity / 1e9:,.2f} million TB/year",
+                     str(x.start)))
+    for x in b.datacentres:
+        rows.append(("datacentre", x.name or "", x.region, f"{x.count} × {x.it_power / 1e9:,.2f} GW IT"
+                     + (f" for {x.accelerator}" if x.accelerator else ""), str(x.start)))
+    for x in b.power:
+        rows.append(("power", x.name or "", x.region, f"{x.count} × {x.capacity / 1e9:,.2f} GW {x.source}",
+                     str(x.start)))
+    for x in b.purchases:
+        rows.append(("purchase", "", x.region, f"{x.quantity:,.0f} {x.accelerator}", str(x.year)))
+    if rows:
+        table = Table(title="builds", title_justify="left", header_style="bold")
+        for name in ("kind", "name", "region", "size", "start"):
+            table.add_column(name)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    if loaded.parameters:
+        out.print("parameter overrides: " + json.dumps(loaded.parameters, default=str))
+
+
+@app.command()
+def data(
+    table: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(TABLES)}. Omit to list tables.",
+                                                show_default=False)] = None,
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV.")] = False,
+) -> None:
+    """List a data-library table with values, ranges and sources."""
+    with user_errors():
+        library = load_library()
+        if table is None:
+            listing = [{"table": t, "items": len(library.ids(t)), "parameters": len(library.parameters(t)),
+                        "rows": len(library.table(t))} for t in TABLES]
+            if as_json:
+                _print_json(listing)
+            elif as_csv:
+                sys.stdout.write(pd.DataFrame(listing).to_csv(index=False))
+            else:
+                out.print(_table(pd.DataFrame(listing).set_index("table"), "data library tables", "table"))
+            return
+        if table not in TABLES:
+            import difflib
+
+            close = difflib.get_close_matches(table, TABLES, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise FlopgridError(f"unknown table {table!r}.{hint} Known: {', '.join(TABLES)}")
+        frame = library.table(table)
+    if as_json:
+        _print_json(frame.to_dict(orient="records"))
+    elif as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        rich_table = Table(title=f"{table} (value, low–high, source)", title_justify="left", header_style="bold")
+        for name in ("id", "parameter", "value", "unit", "year", "low–high", "source"):
+            rich_table.add_column(name, overflow="fold")
+        for row in frame.itertuples():
+            rich_table.add_row(str(row.id), str(row.parameter), _fmt(float(row.value)), str(row.unit),
+                               str(row.year), f"{_fmt(float(row.low))}–{_fmt(float(row.high))}", str(row.source))
+        out.print(rich_table)
+
+
+@app.command()
+def scenarios(as_json: JsonOpt = False) -> None:
+    """List the built-in scenarios."""
+    names = shipped_scenarios()
+    if as_json:
+        _print_json(names)
+    else:
+        for name in names:
+            out.print(name)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"flopgrid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    """flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money."""
+
+
+def main() -> None:
+    """Entry point of the ``flopgrid`` script; usage errors exit with status 2 (click's convention)."""
+    command: Callable[..., Any] = app
+    command()

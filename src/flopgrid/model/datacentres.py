@@ -1,0 +1,114 @@
+"""Deployment: data-centre capacity, energisation by firm power, and the fleet by vintage.
+
+One yearly recurrence, per sample and region (vectorised over both):
+
+1. Accelerators installed ``ceil(lifetime)`` years ago retire; the fleet that existed before the horizon
+   retires linearly over ``ceil(lifetime)`` years.
+2. Data-centre IT capacity is the scenario's own campuses that are complete, plus — when the existing
+   industry is modelled — the industry's capacity, which grows to host the accelerators it receives
+   (demand-following: the industry orders shells with its chips) but is never built beyond what firm
+   power can energise.
+3. Firm power is the firm credit of the region's own plants plus grid connections. Grid connections are
+   granted when capacity needs them, at most ``max_new_power`` a year per region; the rest waits.
+4. Energised capacity is ``min(capacity, firm power / PUE)``.
+5. Accelerators delivered (this year's and those still waiting) are installed while energised capacity
+   has room, each needing its all-in IT power. When room is short every type is installed in the same
+   proportion and the rest waits for a later year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Outcomes of the deployment stage; fleet arrays are ``(sample, year, region, accelerator)``,
+    capacities ``(sample, year, region)`` in W."""
+
+    installed: np.ndarray  # in service at the end of the year
+    added: np.ndarray  # installed during the year
+    retired: np.ndarray  # retired during the year
+    waiting: np.ndarray  # delivered but not installed at the end of the year
+    dc_capacity: np.ndarray  # IT capacity built (own campuses + existing industry)
+    dc_existing: np.ndarray  # of which the existing industry's
+    grid: np.ndarray  # grid connection
+    energised: np.ndarray  # IT capacity energised
+
+
+def deploy(arrivals: np.ndarray, planned: np.ndarray, own_firm: np.ndarray, pue: np.ndarray,
+           max_new_grid: np.ndarray, it_power: np.ndarray, lifetime: np.ndarray, initial: np.ndarray,
+           existing_dc: np.ndarray | None) -> Deployment:
+    """Run the deployment recurrence.
+
+    Parameters
+    ----------
+    arrivals
+        Accelerators delivered, ``(sample, year, region, accelerator)``.
+    planned
+        The scenario's own campuses complete by each year, W of IT, ``(sample|1, year, region)``.
+    own_firm
+        Firm power of the scenario's own plants, W, ``(sample|1, year, region)``.
+    pue
+        ``(sample|1, year, region|1)``.
+    max_new_grid
+        Most new grid connection per year, W, ``(sample|1, year, region)``.
+    it_power
+        All-in IT power per accelerator, W, ``(sample|1, year, 1, accelerator)``.
+    lifetime
+        Service life, years, ``(sample|1,)``.
+    initial
+        Fleet in service before the first year, ``(sample|1, region, accelerator)``.
+    existing_dc
+        The existing industry's IT capacity before the first year, ``(sample|1, region)``; None when the
+        existing industry is not modelled (then only the scenario's campuses exist).
+    """
+    n_samples, n_years, n_regions = arrivals.shape[:3]
+    life = np.broadcast_to(np.maximum(np.ceil(lifetime - 1e-9), 1).astype(int), (n_samples,))
+    rows = np.arange(n_samples)
+    shape3 = (n_samples, n_years, n_regions)
+    added, retired = np.zeros(arrivals.shape), np.zeros(arrivals.shape)
+    installed, waiting = np.zeros(arrivals.shape), np.zeros(arrivals.shape)
+    dc_capacity, dc_existing = np.zeros(shape3), np.zeros(shape3)
+    grid, energised = np.zeros(shape3), np.zeros(shape3)
+
+    initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
+    in_service = initial.astype(float).copy()
+    queue = np.zeros((n_samples, *arrivals.shape[2:]))
+    follow = existing_dc is not None
+    industry = (np.broadcast_to(existing_dc, (n_samples, n_regions)).astype(float).copy() if follow
+                else np.zeros((n_samples, n_regions)))
+    pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
+    connected = industry * pue0
+    for t in range(n_years):
+        lag = t - life
+        cohort = np.where((lag >= 0)[:, None, None], added[rows, np.maximum(lag, 0)], 0.0)
+        out = cohort + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
+        in_service = np.maximum(in_service - out, 0.0)
+
+        power = it_power[:, t]
+        used = np.sum(in_service * power, axis=-1)
+        candidates = queue + arrivals[:, t]
+        demand = np.sum(candidates * power, axis=-1)
+        own = planned[:, t]
+        wanted = np.maximum(industry, used + demand - own) if follow else industry
+        shortfall = np.maximum((own + wanted) * pue[:, t] - own_firm[:, t] - connected, 0.0)
+        connected = connected + np.minimum(shortfall, max_new_grid[:, t])
+        firm_it = (own_firm[:, t] + connected) / pue[:, t]
+        if follow:
+            industry = np.maximum(industry, np.minimum(wanted, firm_it - own))
+        capacity = own + industry
+        room = np.minimum(capacity, firm_it)
+
+        free = np.maximum(room - used, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(demand > 0, np.minimum(free / demand, 1.0), 0.0)
+        new = candidates * share[..., None]
+        queue = candidates - new
+        in_service = in_service + new
+
+        added[:, t], retired[:, t], installed[:, t], waiting[:, t] = new, out, in_service, queue
+        dc_capacity[:, t], dc_existing[:, t], grid[:, t], energised[:, t] = capacity, industry, connected, room
+    return Deployment(installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised)

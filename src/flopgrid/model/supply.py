@@ -1,0 +1,126 @@
+"""Supply: wafers → good dies → packaged accelerators, capped by packaging and HBM.
+
+Yield model: Poisson, ``Y = exp(-A · D0)`` for a die of area ``A`` at defect density ``D0``. Gross dies
+per wafer use the standard edge-loss approximation ``π (d/2)² / A − π d / √(2 A)``. For an 814 mm² die on
+a 300 mm wafer at 0.1 defects/cm² this gives ≈ 63.5 gross and ≈ 28 good dies, as Epoch AI's worked
+example states. Interposers are counted with the same gross formula and no yield loss (packaging yield
+is not in the library; it would lower packaging output in proportion).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The three production caps, in the order of the ``cap`` axis and of the bottleneck codes.
+CAPS = ("wafers", "packaging", "hbm")
+
+
+def gross_dies_per_wafer(die_area: np.ndarray | float, wafer_diameter: np.ndarray | float) -> np.ndarray:
+    """Candidate dies of area ``die_area`` (mm²) on a round wafer of ``wafer_diameter`` (mm).
+
+    Examples
+    --------
+    >>> round(float(gross_dies_per_wafer(814.0, 300.0)), 1)
+    63.5
+    """
+    area = np.asarray(die_area, dtype=float)
+    d = np.asarray(wafer_diameter, dtype=float)
+    return np.maximum(np.pi * (d / 2) ** 2 / area - np.pi * d / np.sqrt(2 * area), 0.0)
+
+
+def poisson_yield(die_area: np.ndarray | float, defect_density: np.ndarray | float) -> np.ndarray:
+    """Share of dies without a killer defect: ``exp(-area · defect_density)`` (mm², 1/mm²)."""
+    return np.exp(-np.asarray(die_area, dtype=float) * np.asarray(defect_density, dtype=float))
+
+
+def good_dies_per_wafer(die_area: np.ndarray | float, defect_density: np.ndarray | float,
+                        wafer_diameter: np.ndarray | float) -> np.ndarray:
+    """Good dies per wafer: gross dies × Poisson yield.
+
+    Examples
+    --------
+    >>> round(float(good_dies_per_wafer(814.0, 0.001, 300.0)))
+    28
+    """
+    return gross_dies_per_wafer(die_area, wafer_diameter) * poisson_yield(die_area, defect_density)
+
+
+def ramp(years_online: np.ndarray, ramp1: np.ndarray, ramp2: np.ndarray, ramp3: np.ndarray) -> np.ndarray:
+    """Share of nameplate capacity ``years_online`` years after a fab's completion (< 0: not built)."""
+    return np.where(years_online < 0, 0.0,
+                    np.where(years_online < 1, ramp1, np.where(years_online < 2, ramp2, ramp3)))
+
+
+def trend(level: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float) -> np.ndarray:
+    """Existing capacity: the library's series up to its last year, then compound growth."""
+    ahead = np.maximum(years - last_data_year, 0.0)
+    return level * (1.0 + growth) ** ahead
+
+
+def follow_demand(known: np.ndarray, growth: np.ndarray, need: np.ndarray, years: np.ndarray,
+                  last_data_year: float) -> np.ndarray:
+    """Capacity that grows only as needed, at most by ``growth`` a year.
+
+    Up to the library's last data year the capacity is what the data say (``known``); after it,
+    ``cap(t) = min(max(cap(t-1), need(t)), cap(t-1) · (1 + growth))``: never shrinking, never growing
+    faster than the trend rate, and never built beyond what is needed.
+
+    Parameters
+    ----------
+    known
+        The library's series, ``(sample|1, year)``.
+    growth
+        Most growth a year, ``(sample|1, year)``.
+    need
+        Capacity needed, ``(sample, year)``.
+    """
+    shape = np.broadcast_shapes(known.shape, growth.shape, need.shape)
+    cap = np.zeros(shape)
+    previous = np.broadcast_to(known[:, 0], (shape[0],)).astype(float)
+    for t in range(shape[1]):
+        if years[t] <= last_data_year:
+            level = np.broadcast_to(known[:, t], (shape[0],))
+        else:
+            level = np.minimum(np.maximum(previous, need[:, t]), previous * (1.0 + growth[:, t]))
+        cap[:, t] = level
+        previous = level
+    return cap
+
+
+def production(wafers: np.ndarray, packaging: np.ndarray, hbm: np.ndarray, mix: np.ndarray,
+               good_dies: np.ndarray, dies_per_package: np.ndarray, packages_per_wafer: np.ndarray,
+               hbm_per_package: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accelerators produced: the least of what wafers, packaging and HBM allow, for a fixed mix.
+
+    Parameters
+    ----------
+    wafers, packaging, hbm
+        Logic wafers, interposer wafers and GB of HBM available to AI accelerators in the year,
+        shape ``(sample, year)``.
+    mix
+        Share of output by accelerator type, ``(sample|1, year, accelerator)``, summing to 1.
+    good_dies, dies_per_package, packages_per_wafer, hbm_per_package
+        Per accelerator type, broadcastable to ``(sample, year, accelerator)``.
+
+    Returns
+    -------
+    produced
+        Accelerators by type, ``(sample, year, accelerator)``.
+    caps
+        Accelerators each input alone would allow, ``(sample, year, cap)`` in the order of ``CAPS``.
+    bottleneck
+        Index into ``CAPS`` of the binding cap, ``(sample, year)``.
+    """
+    wafers_per_chip = np.sum(mix * dies_per_package / good_dies, axis=-1)
+    interposers_per_chip = np.sum(mix / packages_per_wafer, axis=-1)
+    hbm_per_chip = np.sum(mix * hbm_per_package, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        caps = np.stack([
+            wafers / wafers_per_chip,
+            packaging / interposers_per_chip,
+            np.where(hbm_per_chip > 0, hbm / hbm_per_chip, np.inf),
+        ], axis=-1)
+    caps = np.nan_to_num(caps, nan=0.0, posinf=np.inf)
+    bottleneck = np.argmin(caps, axis=-1)
+    total = np.min(caps, axis=-1)
+    return total[..., None] * mix, caps, bottleneck

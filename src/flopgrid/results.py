@@ -1,0 +1,168 @@
+"""Results: the ``xarray.Dataset`` both engines return, and its few verbs.
+
+The verbs live on an xarray accessor, so results stay a plain Dataset (open it, slice it, save it with
+xarray) while ``results.flopgrid.summary()``, ``.bottlenecks()``, ``.totals()``, ``.to_frame()`` and
+``.save()`` give the views users ask for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from flopgrid.errors import FlopgridError
+
+#: Results are an xarray.Dataset; this alias names the type in signatures.
+Results = xr.Dataset
+
+#: Columns of the per-year summary: (name, variable, reduction over non-year dims, scale, unit shown).
+SUMMARY_COLUMNS: tuple[tuple[str, str, float, str], ...] = (
+    ("produced", "accelerators_produced", 1e6, "M chips"),
+    ("installed", "accelerators_installed", 1e6, "M chips"),
+    ("waiting", "accelerators_waiting", 1e6, "M chips"),
+    ("h100e", "h100e", 1e6, "M H100e"),
+    ("it_power", "it_power", 1e9, "GW"),
+    ("facility_power", "facility_power", 1e9, "GW"),
+    ("energy", "energy", 1e12, "TWh"),
+    ("emissions", "emissions", 1e9, "Mt CO2e"),
+    ("capex", "capex", 1e9, "B USD"),
+    ("opex", "opex", 1e9, "B USD"),
+    ("largest_run", "largest_run", 1.0, "FLOP"),
+)
+
+
+def decode(var: xr.DataArray) -> xr.DataArray:
+    """Turn a flag-coded variable (``flag_meanings``) into labels."""
+    meanings = np.array(var.attrs["flag_meanings"].split())
+    return xr.DataArray(meanings[var.values.astype(int)], dims=var.dims, coords=var.coords)
+
+
+@xr.register_dataset_accessor("flopgrid")
+class ResultsAccessor:
+    """``results.flopgrid``: summaries and exports of a run."""
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+
+    def _year_series(self, name: str) -> xr.DataArray:
+        var = self._ds[name]
+        return var.sum([d for d in var.dims if d not in ("sample", "year")])
+
+    def summary(self, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+        """Per-year headline figures in readable units.
+
+        With one sample, one column per figure; with more, a column per figure and quantile
+        (``h100e_p5``, ``h100e_p50``, ``h100e_p95``). The ``bottleneck`` column gives the binding
+        constraint (with several samples: the most frequent one and its share of samples).
+        """
+        ds = self._ds
+        frame = pd.DataFrame(index=pd.Index(ds.year.values, name="year"))
+        many = ds.sizes["sample"] > 1
+        for column, name, scale, unit in SUMMARY_COLUMNS:
+            series = self._year_series(name) / scale
+            if many:
+                q = series.quantile(list(quantiles), dim="sample")
+                for k, level in enumerate(quantiles):
+                    frame[f"{column}_p{round(level * 100)} [{unit}]"] = q.values[k]
+            else:
+                frame[f"{column} [{unit}]"] = series.values[0]
+        frame["bottleneck"] = self.bottlenecks()["bottleneck"].values
+        return frame
+
+    def bottlenecks(self) -> pd.DataFrame:
+        """The binding constraint per year: label and the share of samples in which it binds."""
+        labels = decode(self._ds["bottleneck"]).values  # (sample, year)
+        rows = []
+        for t, year in enumerate(self._ds.year.values):
+            values, counts = np.unique(labels[:, t], return_counts=True)
+            k = int(np.argmax(counts))
+            rows.append({"year": int(year), "bottleneck": str(values[k]),
+                         "share_of_samples": float(counts[k] / labels.shape[0])})
+        return pd.DataFrame(rows).set_index("year")
+
+    def totals(self) -> dict[str, dict[str, float | str]]:
+        """Horizon totals and end-of-horizon figures (medians over samples), with units."""
+        ds = self._ds
+        last = ds.year.values[-1]
+
+        def median(series: xr.DataArray) -> float:
+            return float(series.median("sample"))
+
+        def flow(name: str) -> float:
+            return median(self._year_series(name).sum("year"))
+
+        def at_end(name: str) -> float:
+            return median(self._year_series(name).sel(year=last))
+
+        capex = ds["capex"].sum(["year", "region"]).median("sample")
+        out: dict[str, dict[str, float | str]] = {
+            "accelerators_produced": {"value": flow("accelerators_produced"), "unit": "chip"},
+            "accelerators_installed_end": {"value": at_end("accelerators_installed"), "unit": "chip"},
+            "h100e_end": {"value": at_end("h100e"), "unit": "H100e"},
+            "flops_peak_end": {"value": at_end("flops_peak"), "unit": "FLOP/s"},
+            "it_power_end": {"value": at_end("it_power"), "unit": "W"},
+            "facility_power_end": {"value": at_end("facility_power"), "unit": "W"},
+            "energy": {"value": flow("energy"), "unit": "Wh"},
+            "emissions": {"value": flow("emissions"), "unit": "kg"},
+            "water": {"value": flow("water"), "unit": "m^3"},
+            "capex": {"value": flow("capex"), "unit": "USD"},
+            "opex": {"value": flow("opex"), "unit": "USD"},
+            "largest_run_end": {"value": median(ds["largest_run"].sel(year=last)), "unit": "FLOP"},
+        }
+        for asset in ds.asset.values:
+            out[f"capex_{asset}"] = {"value": float(capex.sel(asset=asset)), "unit": "USD"}
+        first = self.bottlenecks()
+        out["first_bottleneck"] = {"value": str(first["bottleneck"].iloc[0]), "unit": ""}
+        return out
+
+    def to_frame(self, name: str) -> pd.DataFrame:
+        """One variable as a long table with a ``value`` column and a ``unit`` column."""
+        var = self._ds[name]
+        frame = var.to_dataframe(name="value").reset_index()
+        frame["unit"] = var.attrs.get("units", "")
+        return frame
+
+    def save(self, path: str | Path) -> Path:
+        """Write the results to ``.nc`` (netCDF), ``.parquet`` or ``.csv`` (long tables).
+
+        Written to a temporary name first and moved into place, so a failed write never leaves a
+        partial file under the requested name.
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".nc", ".parquet", ".csv"):
+            raise FlopgridError(f"{path}: cannot write '{suffix or 'no extension'}'; use .nc, .parquet or .csv")
+        if not path.parent.exists():
+            raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            if suffix == ".nc":
+                self._ds.to_netcdf(partial, engine="scipy")
+            else:
+                frame = self.long_frame()
+                if suffix == ".parquet":
+                    frame.to_parquet(partial, index=False)
+                else:
+                    frame.to_csv(partial, index=False)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return path
+
+    def long_frame(self) -> pd.DataFrame:
+        """Every variable as rows of (variable, unit, sample, year, region, accelerator, source, asset,
+        cap, value); dimensions a variable lacks are empty."""
+        dims = ["sample", "year", "region", "accelerator", "source", "asset", "cap"]
+        frames = []
+        for name in self._ds.data_vars:
+            frame = self.to_frame(str(name))
+            frame.insert(0, "variable", name)
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        for dim in dims:
+            if dim not in out:
+                out[dim] = pd.NA
+        return out[["variable", "unit", *dims, "value"]]

@@ -1,0 +1,442 @@
+"""Scenario files: schema, loading YAML, validation against the data library.
+
+A scenario is YAML. Quantities carry units ("5 GW", "$100B", "50000 wafer/month") and are converted once,
+here, to model units. Every problem becomes a :class:`~flopgrid.errors.ScenarioError` naming the file,
+the line, the field path, what was given and what is expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from flopgrid.errors import ScenarioError, UnitError
+from flopgrid.library import Library, load_library
+from flopgrid.units import parse_quantity
+
+#: Library tables whose items a scenario may override, and the item kind named in messages.
+OVERRIDABLE = ("accelerators", "fabs", "packaging", "hbm", "datacentres", "power_sources", "regions")
+
+
+def _quantity(unit: str) -> BeforeValidator:
+    def convert(value: Any) -> float:
+        try:
+            return parse_quantity(value, unit)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+
+    return BeforeValidator(convert)
+
+
+Power = Annotated[float, _quantity("W"), Field(gt=0)]
+WaferRate = Annotated[float, _quantity("wafer/year"), Field(gt=0)]
+MemoryRate = Annotated[float, _quantity("GB/year"), Field(gt=0)]
+Money = Annotated[float, _quantity("USD"), Field(ge=0)]
+Fraction = Annotated[float, _quantity("dimensionless"), Field(ge=0, le=1)]
+Year = Annotated[int, Field(ge=1950, le=2200)]
+Count = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Every build may state ``capex``: the all-in cost of ONE unit (of ``count``) as quoted, e.g. "$100B" for
+# a campus. It replaces the library's cost per unit of capacity and is not scaled by the region's
+# construction-cost factor.
+
+
+class Horizon(_Strict):
+    """First and last simulated year (inclusive)."""
+
+    start: Year = 2025
+    end: Year = 2040
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        if self.end - self.start > 100:
+            raise ValueError("a horizon longer than 100 years is not supported")
+        return self
+
+
+class FabBuild(_Strict):
+    """Logic fabs: ``count`` fabs of ``capacity`` wafer starts each, construction starting in ``start``."""
+
+    name: str | None = None
+    region: str
+    count: Count = 1
+    capacity: WaferRate
+    start: Year
+    ai_share: Fraction = 1.0
+    capex: Money | None = None
+
+
+class PackagingBuild(_Strict):
+    """Advanced-packaging (CoWoS-class) lines, capacity in interposer wafers."""
+
+    name: str | None = None
+    region: str
+    count: Count = 1
+    capacity: WaferRate
+    start: Year
+    capex: Money | None = None
+
+
+class HbmBuild(_Strict):
+    """HBM production lines, capacity in GB of HBM per year."""
+
+    name: str | None = None
+    region: str
+    count: Count = 1
+    capacity: MemoryRate
+    start: Year
+    capex: Money | None = None
+
+
+class DatacentreBuild(_Strict):
+    """Data-centre campuses of ``it_power`` critical IT each."""
+
+    name: str | None = None
+    region: str
+    count: Count = 1
+    it_power: Power
+    start: Year
+    accelerator: str | None = None
+    capex: Money | None = None
+
+
+class PowerBuild(_Strict):
+    """Power plants of one source; ``capacity`` is nameplate per plant."""
+
+    name: str | None = None
+    region: str
+    source: str
+    count: Count = 1
+    capacity: Power
+    start: Year
+    capex: Money | None = None
+
+
+class Purchase(_Strict):
+    """Accelerators bought from outside the modelled supply chain, delivered in ``year``."""
+
+    accelerator: str
+    region: str
+    quantity: Annotated[float, Field(gt=0)]
+    year: Year
+
+
+class Builds(_Strict):
+    fabs: list[FabBuild] = []
+    packaging: list[PackagingBuild] = []
+    hbm: list[HbmBuild] = []
+    datacentres: list[DatacentreBuild] = []
+    power: list[PowerBuild] = []
+    purchases: list[Purchase] = []
+
+
+ShareMap = dict[str, Fraction]
+
+
+class Chips(_Strict):
+    """Which accelerators are made and where they go.
+
+    ``mix`` gives shares of accelerator output by type, either constant (``{GB300: 0.5, Rubin: 0.5}``)
+    or by year from which it applies (``{2025: {GB300: 1}, 2028: {Rubin: 1}}``). ``allocation`` gives
+    shares of output by region, constant or by year likewise.
+    """
+
+    mix: ShareMap | dict[Year, ShareMap] | None = None
+    allocation: ShareMap | dict[Year, ShareMap] | None = None
+
+
+class Exclusion(_Strict):
+    """No accelerators of this type (``*`` for all) to this region."""
+
+    accelerator: str = "*"
+    region: str
+
+
+class Policy(_Strict):
+    exclude: list[Exclusion] = []
+
+
+class Scenario(_Strict):
+    """A scenario: the horizon, overrides of library parameters, and the plan.
+
+    Build with :func:`load_scenario` (from a file or a mapping), which also checks every name against
+    the library.
+    """
+
+    name: str = "unnamed"
+    description: str = ""
+    horizon: Horizon = Horizon()
+    existing_industry: bool = True
+    parameters: dict[str, dict[str, Any]] = {}
+    chips: Chips = Chips()
+    builds: Builds = Builds()
+    policy: Policy = Policy()
+    source_file: str | None = Field(default=None, exclude=True)
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.horizon.start, self.horizon.end + 1))
+
+    def content_hash(self) -> str:
+        """A hash of the scenario's content (not of its file name)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping key and sequence item."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise ScenarioError(f"key {key!r} appears twice", line=key_node.start_mark.line + 1)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_index(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every field path in a composed YAML document to its 1-based line."""
+    index: dict[tuple[Any, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(key_node.value) if key_node.tag.endswith(":int") else key_node.value
+            index[(*path, key)] = key_node.start_mark.line + 1
+            index.update(_line_index(value_node, (*path, key)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            index[(*path, i)] = item.start_mark.line + 1
+            index.update(_line_index(item, (*path, i)))
+    return index
+
+
+def _format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and out:
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at ``loc`` (for 'did you mean' on unknown keys)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch labels (e.g. 'dict[str,...]') from an error location."""
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+
+
+def _from_validation_error(exc: ValidationError, file: str | None,
+                           lines: dict[tuple[Any, ...], int]) -> ScenarioError:
+    errors = exc.errors()
+    # A union (constant map or by-year map) reports one error per branch; the first is the clearest.
+    error = errors[0]
+    loc = _clean_loc(tuple(error["loc"]))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        owner = _model_at(loc)
+        choices = list(owner.model_fields) if owner else []
+        choices = [c for c in choices if c != "source_file"]
+        message = (f"unknown key {loc[-1]!r}.{_suggest(str(loc[-1]), choices)} "
+                   f"Allowed here: {', '.join(choices)}")
+    elif error["type"] == "missing":
+        message = f"missing required field {loc[-1]!r}"
+    elif "input" in error and error["type"] not in ("value_error",):
+        message = f"{message} (got {error['input']!r})"
+    line = None
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            line = lines[loc[:cut]]
+            break
+    return ScenarioError(message, file=file, path=_format_path(loc) or None, line=line)
+
+
+def load_scenario(source: str | Path | Mapping[str, Any] | None = None,
+                  library: Library | None = None) -> Scenario:
+    """Load, validate and check a scenario.
+
+    Parameters
+    ----------
+    source
+        A path to a YAML file, a mapping with the scenario's content, or None for the built-in default
+        scenario (``seed-7t``). A bare name such as ``"reference"`` loads a shipped scenario.
+    library
+        The data library to check names against (default: the built-in one).
+
+    Raises
+    ------
+    ScenarioError
+        With the file, line, field path and the expected form.
+
+    Examples
+    --------
+    >>> s = load_scenario({"name": "tiny", "horizon": {"start": 2025, "end": 2027}})
+    >>> s.years
+    [2025, 2026, 2027]
+    """
+    library = library or load_library()
+    lines: dict[tuple[Any, ...], int] = {}
+    file: str | None = None
+    if source is None:
+        source = "seed-7t"
+    if isinstance(source, Mapping):
+        data: Any = dict(source)
+    else:
+        path = Path(source)
+        if not path.exists() and str(source) in shipped_scenarios():
+            text = resources.files("flopgrid.scenarios").joinpath(f"{source}.yaml").read_text("utf-8")
+            file = f"{source}.yaml (built in)"
+        elif not path.exists():
+            raise ScenarioError(
+                f"no such file. Give a path to a YAML scenario or one of the built-in names: "
+                f"{', '.join(shipped_scenarios())}", file=str(source))
+        else:
+            file = str(source)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ScenarioError(f"cannot read the file ({exc})", file=file) from None
+        try:
+            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+            lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, file=file, line=exc.line) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ScenarioError(f"malformed YAML: {problem}", file=file,
+                                line=mark.line + 1 if mark else None) from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ScenarioError("a scenario must be a YAML mapping (key: value lines)", file=file, line=1)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _from_validation_error(exc, file, lines) from None
+    scenario = scenario.model_copy(update={"source_file": file})
+    _check_names(scenario, library, file, lines)
+    # Parameter overrides are checked by resolving them once; errors carry the path.
+    from flopgrid.parameters import resolve_overrides
+
+    resolve_overrides(scenario, library, lines)
+    return scenario
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios that ship with flopgrid."""
+    folder = resources.files("flopgrid.scenarios")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _check_names(scenario: Scenario, library: Library, file: str | None,
+                 lines: dict[tuple[Any, ...], int]) -> None:
+    regions = library.ids("regions")
+    accelerators = library.ids("accelerators")
+    sources = library.ids("power_sources")
+    years = scenario.years
+
+    def fail(loc: tuple[Any, ...], message: str) -> None:
+        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
+        raise ScenarioError(message, file=file, path=_format_path(loc), line=line)
+
+    def check(loc: tuple[Any, ...], value: str, choices: list[str], kind: str) -> None:
+        if value not in choices:
+            fail(loc, f"unknown {kind} {value!r}.{_suggest(value, choices)} Known: {', '.join(choices)}")
+
+    def check_year(loc: tuple[Any, ...], year: int, what: str) -> None:
+        if not years[0] <= year <= years[-1]:
+            fail(loc, f"{what} {year} is outside the horizon {years[0]}–{years[-1]}; "
+                      "change the year or horizon.start/horizon.end")
+
+    for kind in ("fabs", "packaging", "hbm", "datacentres", "power"):
+        for i, build in enumerate(getattr(scenario.builds, kind)):
+            loc = ("builds", kind, i)
+            check((*loc, "region"), build.region, regions, "region")
+            check_year((*loc, "start"), build.start, "start year")
+            if kind == "power":
+                check((*loc, "source"), build.source, sources, "power source")
+            if kind == "datacentres" and build.accelerator is not None:
+                check((*loc, "accelerator"), build.accelerator, accelerators, "accelerator")
+    for i, purchase in enumerate(scenario.builds.purchases):
+        loc = ("builds", "purchases", i)
+        check((*loc, "accelerator"), purchase.accelerator, accelerators, "accelerator")
+        check((*loc, "region"), purchase.region, regions, "region")
+        check_year((*loc, "year"), purchase.year, "delivery year")
+    if scenario.builds.purchases and scenario.existing_industry:
+        fail(("builds", "purchases"),
+             "purchases are accelerators bought from outside the modelled supply chain, but with "
+             "existing_industry: true the whole industry's output is already modelled and shipped; "
+             "steer it with chips.allocation instead, or set existing_industry: false")
+
+    for field, choices, kind in (("mix", accelerators, "accelerator"), ("allocation", regions, "region")):
+        shares = getattr(scenario.chips, field)
+        if shares is None:
+            continue
+        by_year = shares if shares and all(isinstance(k, int) for k in shares) else {years[0]: shares}
+        for year, mapping in by_year.items():
+            yloc: tuple[Any, ...] = ("chips", field) if by_year is not shares else ("chips", field, year)
+            if by_year is shares:
+                check_year(yloc, year, f"{field} year")
+            for name in mapping:
+                check((*yloc, name), name, choices, kind)
+            total = sum(mapping.values())
+            if total <= 0:
+                fail(yloc, f"the shares of chips.{field} add up to 0; give at least one positive share")
+            if abs(total - 1) > 1e-6:
+                fail(yloc, f"the shares of chips.{field} must add up to 1, they add up to {total:g}")
+    for i, exclusion in enumerate(scenario.policy.exclude):
+        loc = ("policy", "exclude", i)
+        check((*loc, "region"), exclusion.region, regions, "region")
+        if exclusion.accelerator != "*":
+            check((*loc, "accelerator"), exclusion.accelerator, accelerators, "accelerator")
+
+
+def default_scenario_name() -> Literal["seed-7t"]:
+    """The scenario `flopgrid run` uses when given no file."""
+    return "seed-7t"
