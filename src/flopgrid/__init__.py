@@ -10,11 +10,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from flopgrid.errors import FlopgridError, LibraryError, ScenarioError, UnitError  # noqa: E402
-from flopgrid.library import load_library  # noqa: E402
-from flopgrid.results import Results  # noqa: E402
-from flopgrid.scenario import Scenario, load_scenario  # noqa: E402
-from flopgrid.simulate import simulate  # noqa: E402
+from flopgrid.errors import FlopgridError, LibraryError, ScenarioError, UnitError
+from flopgrid.library import load_library
+from flopgrid.results import Results
+from flopgrid.scenario import Scenario, load_scenario
+from flopgrid.simulate import simulate
 
 __all__ = [
     "FlopgridError",

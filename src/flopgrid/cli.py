@@ -27,15 +27,24 @@ from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import load_scenario, shipped_scenarios
 from flopgrid.simulate import axes_for, simulate
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.",
+)
 # Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
 out = Console(width=None if sys.stdout.isatty() else 220)
 err = Console(stderr=True)
 
-ScenarioArg = Annotated[str | None, typer.Argument(
-    help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
-         "Default: seed-7t.", show_default=False)]
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
+        "Default: seed-7t.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 
@@ -88,11 +97,16 @@ def _table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Table:
 @app.command()
 def run(
     scenario: ScenarioArg = None,
-    samples: Annotated[int, typer.Option("--samples", "-n", min=1, max=10_000_000,
-                                         help="Monte Carlo samples (1: deterministic).")] = 1,
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples", "-n", min=1, max=10_000_000, help="Monte Carlo samples (1: deterministic)."
+        ),
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same results.")] = 0,
-    output: Annotated[Path | None, typer.Option("--out", "-o",
-                                                help="Save results: .nc, .parquet or .csv.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Save results: .nc, .parquet or .csv.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a scenario and print the per-year summary and horizon totals."""
@@ -101,11 +115,22 @@ def run(
             raise FlopgridError(f"--out {output}: use a .nc, .parquet or .csv file name")
         loaded = load_scenario(scenario)
         if samples >= 20_000 and not as_json:
-            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                          TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+            with Progress(
+                TextColumn("simulating"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("simulate", total=samples)
-                results = simulate(loaded, samples=samples, seed=seed,
-                                   progress=lambda done, _total: bar.update(task, completed=done))
+                results = simulate(
+                    loaded,
+                    samples=samples,
+                    seed=seed,
+                    progress=lambda done, _total: bar.update(task, completed=done),
+                )
         else:
             results = simulate(loaded, samples=samples, seed=seed)
         summary = results.flopgrid.summary()
@@ -113,15 +138,25 @@ def run(
         if output is not None:
             results.flopgrid.save(output)
     if as_json:
-        _print_json({
-            "scenario": loaded.name, "file": loaded.source_file, "samples": samples, "seed": seed,
-            "years": summary.reset_index().to_dict(orient="records"), "totals": totals,
-            "output": str(output) if output else None,
-        })
+        _print_json(
+            {
+                "scenario": loaded.name,
+                "file": loaded.source_file,
+                "samples": samples,
+                "seed": seed,
+                "years": summary.reset_index().to_dict(orient="records"),
+                "totals": totals,
+                "output": str(output) if output else None,
+            }
+        )
         return
     title = f"{loaded.name}: {loaded.description}".strip().rstrip(":")
-    out.print(_table(summary, f"{title}\n(samples: {samples}"
-                     + ("; median with P5/P95 columns)" if samples > 1 else ")")))
+    out.print(
+        _table(
+            summary,
+            f"{title}\n(samples: {samples}" + ("; median with P5/P95 columns)" if samples > 1 else ")"),
+        )
+    )
     out.print(_totals_table(totals))
     if output is not None:
         out.print(f"results saved to {output}")
@@ -168,36 +203,82 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
         loaded = load_scenario(scenario)
         axes = axes_for(loaded, load_library())
     resolved = loaded.model_dump(mode="json", exclude={"source_file"})
-    info = {"valid": True, "file": loaded.source_file, "hash": loaded.content_hash(),
-            "years": [int(axes.years[0]), int(axes.years[-1])], "regions": axes.regions,
-            "accelerators": axes.accelerators, "sources": axes.sources, "scenario": resolved}
+    info = {
+        "valid": True,
+        "file": loaded.source_file,
+        "hash": loaded.content_hash(),
+        "years": [int(axes.years[0]), int(axes.years[-1])],
+        "regions": axes.regions,
+        "accelerators": axes.accelerators,
+        "sources": axes.sources,
+        "scenario": resolved,
+    }
     if as_json:
         _print_json(info)
         return
     out.print(f"[bold green]valid[/]: {loaded.source_file or loaded.name} (hash {info['hash']})")
-    out.print(f"horizon {axes.years[0]}–{axes.years[-1]}; existing industry: "
-              f"{'modelled' if loaded.existing_industry else 'not modelled (programme only)'}")
+    out.print(
+        f"horizon {axes.years[0]}–{axes.years[-1]}; existing industry: "
+        f"{'modelled' if loaded.existing_industry else 'not modelled (programme only)'}"
+    )
     out.print(f"regions: {', '.join(axes.regions)}")
     out.print(f"accelerators: {', '.join(axes.accelerators)}")
     out.print(f"power sources: {', '.join(axes.sources)}")
     b = loaded.builds
     rows: list[tuple[str, str, str, str, str]] = []
-    for x in b.fabs:
-        rows.append(("fab", x.name or "", x.region, f"{x.count} × {x.capacity / 12:,.0f} wafer/month", str(x.start)))
-    for x in b.packaging:
-        rows.append(("packaging", x.name or "", x.region, f"{x.count} × {x.capacity / 12:,.0f} wafer/month",
-                     str(x.start)))
-    for x in b.hbm:
-        rows.append(("hbm", x.name or "", x.region, f"{x.count} × {x.capacity / 1e9:,.2f} million TB/year",
-                     str(x.start)))
-    for x in b.datacentres:
-        rows.append(("datacentre", x.name or "", x.region, f"{x.count} × {x.it_power / 1e9:,.2f} GW IT"
-                     + (f" for {x.accelerator}" if x.accelerator else ""), str(x.start)))
-    for x in b.power:
-        rows.append(("power", x.name or "", x.region, f"{x.count} × {x.capacity / 1e9:,.2f} GW {x.source}",
-                     str(x.start)))
-    for x in b.purchases:
-        rows.append(("purchase", "", x.region, f"{x.quantity:,.0f} {x.accelerator}", str(x.year)))
+    for fab in b.fabs:
+        rows.append(
+            (
+                "fab",
+                fab.name or "",
+                fab.region,
+                f"{fab.count} × {fab.capacity / 12:,.0f} wafer/month",
+                str(fab.start),
+            )
+        )
+    for line in b.packaging:
+        rows.append(
+            (
+                "packaging",
+                line.name or "",
+                line.region,
+                f"{line.count} × {line.capacity / 12:,.0f} wafer/month",
+                str(line.start),
+            )
+        )
+    for hbm in b.hbm:
+        rows.append(
+            (
+                "hbm",
+                hbm.name or "",
+                hbm.region,
+                f"{hbm.count} × {hbm.capacity / 1e9:,.2f} million TB/year",
+                str(hbm.start),
+            )
+        )
+    for dc in b.datacentres:
+        rows.append(
+            (
+                "datacentre",
+                dc.name or "",
+                dc.region,
+                f"{dc.count} × {dc.it_power / 1e9:,.2f} GW IT"
+                + (f" for {dc.accelerator}" if dc.accelerator else ""),
+                str(dc.start),
+            )
+        )
+    for plant in b.power:
+        rows.append(
+            (
+                "power",
+                plant.name or "",
+                plant.region,
+                f"{plant.count} × {plant.capacity / 1e9:,.2f} GW {plant.source}",
+                str(plant.start),
+            )
+        )
+    for buy in b.purchases:
+        rows.append(("purchase", "", buy.region, f"{buy.quantity:,.0f} {buy.accelerator}", str(buy.year)))
     if rows:
         table = Table(title="builds", title_justify="left", header_style="bold")
         for name in ("kind", "name", "region", "size", "start"):
@@ -211,8 +292,10 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def data(
-    table: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(TABLES)}. Omit to list tables.",
-                                                show_default=False)] = None,
+    table: Annotated[
+        str | None,
+        typer.Argument(help=f"One of: {', '.join(TABLES)}. Omit to list tables.", show_default=False),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV.")] = False,
 ) -> None:
@@ -220,8 +303,15 @@ def data(
     with user_errors():
         library = load_library()
         if table is None:
-            listing = [{"table": t, "items": len(library.ids(t)), "parameters": len(library.parameters(t)),
-                        "rows": len(library.table(t))} for t in TABLES]
+            listing = [
+                {
+                    "table": t,
+                    "items": len(library.ids(t)),
+                    "parameters": len(library.parameters(t)),
+                    "rows": len(library.table(t)),
+                }
+                for t in TABLES
+            ]
             if as_json:
                 _print_json(listing)
             elif as_csv:
@@ -241,12 +331,22 @@ def data(
     elif as_csv:
         sys.stdout.write(frame.to_csv(index=False))
     else:
-        rich_table = Table(title=f"{table} (value, low–high, source)", title_justify="left", header_style="bold")
+        rich_table = Table(
+            title=f"{table} (value, low–high, source)", title_justify="left", header_style="bold"
+        )
         for name in ("id", "parameter", "value", "unit", "year", "low–high", "source"):
             rich_table.add_column(name, overflow="fold")
         for row in frame.itertuples():
-            rich_table.add_row(str(row.id), str(row.parameter), _fmt(float(row.value)), str(row.unit),
-                               str(row.year), f"{_fmt(float(row.low))}–{_fmt(float(row.high))}", str(row.source))
+            value, low, high = (float(str(x)) for x in (row.value, row.low, row.high))
+            rich_table.add_row(
+                str(row.id),
+                str(row.parameter),
+                _fmt(value),
+                str(row.unit),
+                str(row.year),
+                f"{_fmt(low)}–{_fmt(high)}",
+                str(row.source),
+            )
         out.print(rich_table)
 
 
@@ -268,8 +368,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Show the version and exit.")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
     """flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money."""
 
 

@@ -22,8 +22,9 @@ class ScenarioError(FlopgridError):
         1-based line number in the file, where known.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, path: str | None = None,
-                 line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | None = None, path: str | None = None, line: int | None = None
+    ) -> None:
         self.message = message
         self.file = file
         self.path = path

@@ -57,8 +57,9 @@ class Override:
     points: dict[int, float] | float  # a constant, or values by year
 
 
-def resolve_overrides(scenario: Scenario, library: Library,
-                      lines: dict[tuple[Any, ...], int] | None = None) -> list[Override]:
+def resolve_overrides(
+    scenario: Scenario, library: Library, lines: dict[tuple[Any, ...], int] | None = None
+) -> list[Override]:
     """Check and convert a scenario's ``parameters`` section.
 
     Raises
@@ -103,25 +104,48 @@ def resolve_overrides(scenario: Scenario, library: Library,
     def add(loc: tuple[Any, ...], table: str, item: str | None, parameter: str, raw: Any) -> None:
         if (table, parameter) not in library.specs:
             choices = library.parameters(table)
-            fail(loc, f"unknown parameter {parameter!r} of {table}.{_suggest(parameter, choices)} "
-                      f"Known: {', '.join(choices)}")
+            fail(
+                loc,
+                f"unknown parameter {parameter!r} of {table}.{_suggest(parameter, choices)} "
+                f"Known: {', '.join(choices)}",
+            )
         if table != "regions" and isinstance(raw, dict) and any(isinstance(k, str) for k in raw):
+            if not library.specs[(table, parameter)].regional:
+                fail(
+                    loc,
+                    f"{table}.{parameter} is the same in every region in the model (it describes "
+                    "the product, or the whole chain); give one value or a {year: value} series",
+                )
             for region, value in raw.items():
                 if region not in regions:
-                    fail((*loc, region), f"unknown region {region!r}.{_suggest(str(region), regions)} "
-                                         f"Known: {', '.join(regions)}")
-                out.append(Override(table, parameter, item, region,
-                                    series((*loc, region), table, parameter, value)))
+                    fail(
+                        (*loc, region),
+                        f"unknown region {region!r}.{_suggest(str(region), regions)} "
+                        f"Known: {', '.join(regions)}",
+                    )
+                out.append(
+                    Override(table, parameter, item, region, series((*loc, region), table, parameter, value))
+                )
         else:
             region = item if table == "regions" else None
-            out.append(Override(table, parameter, None if table == "regions" else item, region,
-                                series(loc, table, parameter, raw)))
+            out.append(
+                Override(
+                    table,
+                    parameter,
+                    None if table == "regions" else item,
+                    region,
+                    series(loc, table, parameter, raw),
+                )
+            )
 
     for table, entries in scenario.parameters.items():
         loc0: tuple[Any, ...] = ("parameters", table)
         if table not in OVERRIDABLE:
-            fail(loc0, f"unknown table {table!r}.{_suggest(table, list(OVERRIDABLE))} "
-                       f"Known: {', '.join(OVERRIDABLE)}")
+            fail(
+                loc0,
+                f"unknown table {table!r}.{_suggest(table, list(OVERRIDABLE))} "
+                f"Known: {', '.join(OVERRIDABLE)}",
+            )
         if not isinstance(entries, dict):
             fail(loc0, "expected a mapping of items or parameters to values")
         items = library.ids(table)
@@ -135,9 +159,12 @@ def resolve_overrides(scenario: Scenario, library: Library,
                 for parameter, value in raw.items():
                     add((*loc0, key, parameter), table, key, str(parameter), value)
             else:
-                fail((*loc0, key), f"{key!r} is neither an item nor a parameter of {table}."
-                                   f"{_suggest(str(key), items + params)} Items: {', '.join(items)}; "
-                                   f"parameters: {', '.join(params)}")
+                fail(
+                    (*loc0, key),
+                    f"{key!r} is neither an item nor a parameter of {table}."
+                    f"{_suggest(str(key), items + params)} Items: {', '.join(items)}; "
+                    f"parameters: {', '.join(params)}",
+                )
     return out
 
 
@@ -216,8 +243,16 @@ class ParameterSet:
     def block(self, start: int, stop: int) -> ParameterSet:
         """The same parameters for samples ``start:stop`` (arrays already drawn are sliced, not redrawn)."""
         sliced = {key: arr[start:stop] if arr.shape[0] > 1 else arr for key, arr in self._cache.items()}
-        return ParameterSet(self.library, self.years, self.regions, self.items, self.overrides,
-                            samples=stop - start, rng=None, _cache=sliced)
+        return ParameterSet(
+            self.library,
+            self.years,
+            self.regions,
+            self.items,
+            self.overrides,
+            samples=stop - start,
+            rng=None,
+            _cache=sliced,
+        )
 
     def missing(self, table: str, parameter: str) -> list[str]:
         """Items of ``table`` that have no value for ``parameter``."""

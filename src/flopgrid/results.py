@@ -40,7 +40,7 @@ def decode(var: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(meanings[var.values.astype(int)], dims=var.dims, coords=var.coords)
 
 
-@xr.register_dataset_accessor("flopgrid")
+@xr.register_dataset_accessor("flopgrid")  # type: ignore[no-untyped-call]
 class ResultsAccessor:
     """``results.flopgrid``: summaries and exports of a run."""
 
@@ -79,8 +79,13 @@ class ResultsAccessor:
         for t, year in enumerate(self._ds.year.values):
             values, counts = np.unique(labels[:, t], return_counts=True)
             k = int(np.argmax(counts))
-            rows.append({"year": int(year), "bottleneck": str(values[k]),
-                         "share_of_samples": float(counts[k] / labels.shape[0])})
+            rows.append(
+                {
+                    "year": int(year),
+                    "bottleneck": str(values[k]),
+                    "share_of_samples": float(counts[k] / labels.shape[0]),
+                }
+            )
         return pd.DataFrame(rows).set_index("year")
 
     def totals(self) -> dict[str, dict[str, float | str]]:
@@ -134,7 +139,9 @@ class ResultsAccessor:
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".nc", ".parquet", ".csv"):
-            raise FlopgridError(f"{path}: cannot write '{suffix or 'no extension'}'; use .nc, .parquet or .csv")
+            raise FlopgridError(
+                f"{path}: cannot write '{suffix or 'no extension'}'; use .nc, .parquet or .csv"
+            )
         if not path.parent.exists():
             raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
         partial = path.with_name(f".{path.name}.partial")
@@ -159,7 +166,7 @@ class ResultsAccessor:
         frames = []
         for name in self._ds.data_vars:
             frame = self.to_frame(str(name))
-            frame.insert(0, "variable", name)
+            frame.insert(0, "variable", str(name))
             frames.append(frame)
         out = pd.concat(frames, ignore_index=True)
         for dim in dims:

@@ -159,6 +159,23 @@ class Chips(_Strict):
     mix: ShareMap | dict[Year, ShareMap] | None = None
     allocation: ShareMap | dict[Year, ShareMap] | None = None
 
+    def steps(
+        self, field: Literal["mix", "allocation"], first_year: int
+    ) -> dict[int, dict[str, float]] | None:
+        """The shares as ``{year from which they apply: {name: share}}``, or None when not given."""
+        spec = getattr(self, field)
+        if spec is None:
+            return None
+        if spec and all(isinstance(key, int) for key in spec):
+            return {int(year): dict(shares) for year, shares in spec.items()}
+        return {first_year: dict(spec)}
+
+
+def shares_in(steps: dict[int, dict[str, float]], year: int) -> dict[str, float]:
+    """The shares that apply in ``year``: the latest step at or before it (the first step before any)."""
+    eligible = [y for y in steps if y <= year]
+    return steps[max(eligible) if eligible else min(steps)]
+
 
 class Exclusion(_Strict):
     """No accelerators of this type (``*`` for all) to this region."""
@@ -271,19 +288,22 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
 
 
-def _from_validation_error(exc: ValidationError, file: str | None,
-                           lines: dict[tuple[Any, ...], int]) -> ScenarioError:
+def _from_validation_error(
+    exc: ValidationError, file: str | None, lines: dict[tuple[Any, ...], int]
+) -> ScenarioError:
     errors = exc.errors()
-    # A union (constant map or by-year map) reports one error per branch; the first is the clearest.
-    error = errors[0]
+    # A typo shows as an unknown key and a missing one; the unknown key is the one to name. A union
+    # (constant map or by-year map) reports one error per branch; the first is the clearest.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _clean_loc(tuple(error["loc"]))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc)
         choices = list(owner.model_fields) if owner else []
         choices = [c for c in choices if c != "source_file"]
-        message = (f"unknown key {loc[-1]!r}.{_suggest(str(loc[-1]), choices)} "
-                   f"Allowed here: {', '.join(choices)}")
+        message = (
+            f"unknown key {loc[-1]!r}.{_suggest(str(loc[-1]), choices)} Allowed here: {', '.join(choices)}"
+        )
     elif error["type"] == "missing":
         message = f"missing required field {loc[-1]!r}"
     elif "input" in error and error["type"] not in ("value_error",):
@@ -296,8 +316,9 @@ def _from_validation_error(exc: ValidationError, file: str | None,
     return ScenarioError(message, file=file, path=_format_path(loc) or None, line=line)
 
 
-def load_scenario(source: str | Path | Mapping[str, Any] | None = None,
-                  library: Library | None = None) -> Scenario:
+def load_scenario(
+    source: str | Path | Mapping[str, Any] | None = None, library: Library | None = None
+) -> Scenario:
     """Load, validate and check a scenario.
 
     Parameters
@@ -334,7 +355,9 @@ def load_scenario(source: str | Path | Mapping[str, Any] | None = None,
         elif not path.exists():
             raise ScenarioError(
                 f"no such file. Give a path to a YAML scenario or one of the built-in names: "
-                f"{', '.join(shipped_scenarios())}", file=str(source))
+                f"{', '.join(shipped_scenarios())}",
+                file=str(source),
+            )
         else:
             file = str(source)
             try:
@@ -342,15 +365,16 @@ def load_scenario(source: str | Path | Mapping[str, Any] | None = None,
             except (OSError, UnicodeDecodeError) as exc:
                 raise ScenarioError(f"cannot read the file ({exc})", file=file) from None
         try:
-            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+            data = yaml.load(text, Loader=_LineLoader)
             lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
         except ScenarioError as exc:
             raise ScenarioError(exc.message, file=file, line=exc.line) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or str(exc)
-            raise ScenarioError(f"malformed YAML: {problem}", file=file,
-                                line=mark.line + 1 if mark else None) from None
+            raise ScenarioError(
+                f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None
+            ) from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -374,8 +398,9 @@ def shipped_scenarios() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _check_names(scenario: Scenario, library: Library, file: str | None,
-                 lines: dict[tuple[Any, ...], int]) -> None:
+def _check_names(
+    scenario: Scenario, library: Library, file: str | None, lines: dict[tuple[Any, ...], int]
+) -> None:
     regions = library.ids("regions")
     accelerators = library.ids("accelerators")
     sources = library.ids("power_sources")
@@ -391,8 +416,11 @@ def _check_names(scenario: Scenario, library: Library, file: str | None,
 
     def check_year(loc: tuple[Any, ...], year: int, what: str) -> None:
         if not years[0] <= year <= years[-1]:
-            fail(loc, f"{what} {year} is outside the horizon {years[0]}–{years[-1]}; "
-                      "change the year or horizon.start/horizon.end")
+            fail(
+                loc,
+                f"{what} {year} is outside the horizon {years[0]}–{years[-1]}; "
+                "change the year or horizon.start/horizon.end",
+            )
 
     for kind in ("fabs", "packaging", "hbm", "datacentres", "power"):
         for i, build in enumerate(getattr(scenario.builds, kind)):
@@ -409,19 +437,25 @@ def _check_names(scenario: Scenario, library: Library, file: str | None,
         check((*loc, "region"), purchase.region, regions, "region")
         check_year((*loc, "year"), purchase.year, "delivery year")
     if scenario.builds.purchases and scenario.existing_industry:
-        fail(("builds", "purchases"),
-             "purchases are accelerators bought from outside the modelled supply chain, but with "
-             "existing_industry: true the whole industry's output is already modelled and shipped; "
-             "steer it with chips.allocation instead, or set existing_industry: false")
+        fail(
+            ("builds", "purchases"),
+            "purchases are accelerators bought from outside the modelled supply chain, but with "
+            "existing_industry: true the whole industry's output is already modelled and shipped; "
+            "steer it with chips.allocation instead, or set existing_industry: false",
+        )
 
-    for field, choices, kind in (("mix", accelerators, "accelerator"), ("allocation", regions, "region")):
-        shares = getattr(scenario.chips, field)
-        if shares is None:
+    fields: tuple[tuple[Literal["mix", "allocation"], list[str], str], ...] = (
+        ("mix", accelerators, "accelerator"),
+        ("allocation", regions, "region"),
+    )
+    for field, choices, kind in fields:
+        steps = scenario.chips.steps(field, years[0])
+        if steps is None:
             continue
-        by_year = shares if shares and all(isinstance(k, int) for k in shares) else {years[0]: shares}
-        for year, mapping in by_year.items():
-            yloc: tuple[Any, ...] = ("chips", field) if by_year is not shares else ("chips", field, year)
-            if by_year is shares:
+        by_year = all(isinstance(k, int) for k in getattr(scenario.chips, field))
+        for year, mapping in steps.items():
+            yloc: tuple[Any, ...] = ("chips", field, year) if by_year else ("chips", field)
+            if by_year:
                 check_year(yloc, year, f"{field} year")
             for name in mapping:
                 check((*yloc, name), name, choices, kind)
@@ -435,8 +469,3 @@ def _check_names(scenario: Scenario, library: Library, file: str | None,
         check((*loc, "region"), exclusion.region, regions, "region")
         if exclusion.accelerator != "*":
             check((*loc, "accelerator"), exclusion.accelerator, accelerators, "accelerator")
-
-
-def default_scenario_name() -> Literal["seed-7t"]:
-    """The scenario `flopgrid run` uses when given no file."""
-    return "seed-7t"

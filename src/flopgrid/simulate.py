@@ -22,10 +22,10 @@ from flopgrid.model import builds as bld
 from flopgrid.model import datacentres, power, supply
 from flopgrid.model.builds import BuildArrays
 from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides, used_items
-from flopgrid.scenario import Scenario, load_scenario
+from flopgrid.scenario import Scenario, load_scenario, shares_in
 
 ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator")
-BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power")
+BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power", "none")
 #: Where the existing industry's supply-chain capacity sits, for attributing its trend capex: TSMC's
 #: leading-edge and CoWoS capacity is in Taiwan; HBM is made by SK hynix and Samsung in South Korea
 #: (docs: research facts §2.1–2.2, recorded in the library's fabs, packaging and hbm sources).
@@ -44,20 +44,17 @@ class Axes:
     sources: list[str]
 
 
-def _mix_by_year(scenario: Scenario, library: Library, years: np.ndarray,
-                 accelerators: list[str]) -> np.ndarray:
+def _mix_by_year(
+    scenario: Scenario, library: Library, years: np.ndarray, accelerators: list[str]
+) -> np.ndarray:
     """Output shares by accelerator type, ``(year, accelerator)``."""
     mix = np.zeros((len(years), len(accelerators)))
-    spec = scenario.chips.mix
-    if spec is None:
-        for t, name in enumerate(default_mix(library, years)):
-            mix[t, accelerators.index(name)] = 1.0
-        return mix
-    steps = spec if all(isinstance(k, int) for k in spec) else {int(years[0]): spec}
+    steps = scenario.chips.steps("mix", int(years[0]))
     for t, year in enumerate(years):
-        eligible = [y for y in steps if y <= year]
-        shares = steps[max(eligible)] if eligible else steps[min(steps)]
-        for name, share in shares.items():
+        if steps is None:
+            mix[t, accelerators.index(default_mix(library, years[t : t + 1])[0])] = 1.0
+            continue
+        for name, share in shares_in(steps, int(year)).items():
             mix[t, accelerators.index(name)] = share
     return mix
 
@@ -69,8 +66,9 @@ def default_mix(library: Library, years: np.ndarray) -> list[str]:
     speed, _, _ = library.series("accelerators", "flops_bf16", names, years[:1])
     out = []
     for year in years:
-        ranked = sorted((f, s, n) for f, s, n in zip(first[:, 0], speed[:, 0], names, strict=True)
-                        if f <= year)
+        ranked = sorted(
+            (f, s, n) for f, s, n in zip(first[:, 0], speed[:, 0], names, strict=True) if f <= year
+        )
         out.append(ranked[-1][2] if ranked else names[int(np.argmin(first[:, 0]))])
     return out
 
@@ -80,20 +78,17 @@ def axes_for(scenario: Scenario, library: Library) -> Axes:
     years = np.array(scenario.years)
     b = scenario.builds
     all_regions = library.ids("regions")
-    named = [x.region for kind in (b.fabs, b.packaging, b.hbm, b.datacentres, b.power, b.purchases)
-             for x in kind]
-    alloc = scenario.chips.allocation or {}
-    for key, value in alloc.items():
-        named.extend(value if isinstance(key, int) else [key])
+    named = [
+        x.region for kind in (b.fabs, b.packaging, b.hbm, b.datacentres, b.power, b.purchases) for x in kind
+    ]
+    for shares in (scenario.chips.steps("allocation", int(years[0])) or {}).values():
+        named.extend(shares)
     regions = all_regions if scenario.existing_industry else used_items(named, all_regions)
     regions = regions or all_regions
-    mix = scenario.chips.mix
-    chips: list[str] = []
-    if mix is None:
-        chips.extend(default_mix(library, years))
-    else:
-        for key, value in mix.items():
-            chips.extend(value if isinstance(key, int) else [key])
+    mix = scenario.chips.steps("mix", int(years[0]))
+    chips: list[str] = (
+        default_mix(library, years) if mix is None else [name for shares in mix.values() for name in shares]
+    )
     chips += [d.accelerator for d in b.datacentres if d.accelerator] + [p.accelerator for p in b.purchases]
     if scenario.existing_industry:
         chips.append(REFERENCE_ACCELERATOR)
@@ -102,8 +97,9 @@ def axes_for(scenario: Scenario, library: Library) -> Axes:
     return Axes(years, regions, accelerators, sources)
 
 
-def _builds(items: list[Any], axes: Axes, size: Callable[[Any], float],
-            item: Callable[[Any], int] | None = None) -> BuildArrays:
+def _builds(
+    items: list[Any], axes: Axes, size: Callable[[Any], float], item: Callable[[Any], int] | None = None
+) -> BuildArrays:
     if not items:
         return BuildArrays.empty()
     return BuildArrays(
@@ -114,17 +110,14 @@ def _builds(items: list[Any], axes: Axes, size: Callable[[Any], float],
     )
 
 
-def _allocation(scenario: Scenario, params: ParameterSet, axes: Axes,
-                dc_builds: BuildArrays) -> np.ndarray:
+def _allocation(scenario: Scenario, params: ParameterSet, axes: Axes, dc_builds: BuildArrays) -> np.ndarray:
     """Shares of output by region for each accelerator type, ``(year, region, accelerator)``."""
     n_y, n_r, n_a = len(axes.years), len(axes.regions), len(axes.accelerators)
     shares = np.zeros((n_y, n_r))
-    spec = scenario.chips.allocation
-    if spec is not None:
-        steps = spec if all(isinstance(k, int) for k in spec) else {int(axes.years[0]): spec}
+    steps = scenario.chips.steps("allocation", int(axes.years[0]))
+    if steps is not None:
         for t, year in enumerate(axes.years):
-            eligible = [y for y in steps if y <= year]
-            for name, share in steps[max(eligible) if eligible else min(steps)].items():
+            for name, share in shares_in(steps, int(year)).items():
                 shares[t, axes.regions.index(name)] = share
     elif not scenario.existing_industry and len(dc_builds):
         # Programme only: chips go where the programme's campuses are, in proportion to their size.
@@ -150,8 +143,16 @@ def _allocation(scenario: Scenario, params: ParameterSet, axes: Axes,
         raise ScenarioError(
             f"no region may receive {axes.accelerators[a]} in {axes.years[t]}: the allocation and "
             "policy.exclude leave every share at 0; allow at least one region",
-            file=scenario.source_file, path="chips.allocation")
-    return by_type / total
+            file=scenario.source_file,
+            path="chips.allocation",
+        )
+    out: np.ndarray = by_type / total
+    return out
+
+
+def _concat(parts: list[xr.Variable]) -> xr.Variable:
+    """Join blocks of samples of one variable."""
+    return xr.Variable(parts[0].dims, np.concatenate([part.values for part in parts]), attrs=parts[0].attrs)
 
 
 def _var(data: np.ndarray, dims: tuple[str, ...], units: str, long_name: str) -> xr.Variable:
@@ -171,8 +172,9 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     fab_ai = np.array([x.ai_share for x in b.fabs])
     fab_lead = bld.at_start(p("fabs", "lead_time"), axes.years, fab_b)
     online = bld.years_online(axes.years, fab_b, fab_lead)
-    level = supply.ramp(online, *(bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fab_b)[:, None, :]
-                                  for k in (1, 2, 3)))
+    level = supply.ramp(
+        online, *(bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fab_b)[:, None, :] for k in (1, 2, 3))
+    )
     fab_output = level * fab_b.size  # (S, Y, B) wafers a year
     wafers_ai = np.sum(fab_output * fab_ai, axis=-1) if len(fab_b) else np.zeros((1, len(years)))
     wafer_capacity = bld.to_regions(fab_output, fab_b, n_r) if len(fab_b) else np.zeros((1, len(years), n_r))
@@ -188,8 +190,9 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
 
     mix = _mix_by_year(scenario, lib, axes.years, axes.accelerators)[None]
     diameter = p("fabs", "wafer_diameter")[:, :, 0, :]
-    good_dies = supply.good_dies_per_wafer(p("accelerators", "logic_die_area")[:, :, 0, :],
-                                           p("fabs", "defect_density")[:, :, 0, :], diameter)
+    good_dies = supply.good_dies_per_wafer(
+        p("accelerators", "logic_die_area")[:, :, 0, :], p("fabs", "defect_density")[:, :, 0, :], diameter
+    )
     per_wafer = supply.gross_dies_per_wafer(p("accelerators", "interposer_area")[:, :, 0, :], diameter)
     dies_per_package = p("accelerators", "dies_per_package")[:, :, 0, :]
     hbm_per_package = p("accelerators", "hbm_capacity")[:, :, 0, :]
@@ -201,25 +204,40 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         base = lib.base_year("fabs", "existing_capacity")
         level, growth = p("fabs", "existing_capacity")[..., 0, 0], p("fabs", "capacity_growth")[..., 0, 0]
         fab_now = supply.trend(level, growth, years, base)
-        existing_added["fab"] = np.maximum(fab_now - supply.trend(level, growth, years - 1, base), 0.0) * \
-            p("fabs", "ai_share")[..., 0, 0]
+        existing_added["fab"] = (
+            np.maximum(fab_now - supply.trend(level, growth, years - 1, base), 0.0)
+            * p("fabs", "ai_share")[..., 0, 0]
+        )
         wafers_ai = wafers_ai + fab_now * p("fabs", "ai_share")[..., 0, 0]
         tw = axes.regions.index(EXISTING_SUPPLY_REGION["fab"])
         wafer_capacity = wafer_capacity + np.eye(n_r)[tw] * fab_now[..., None]
         chips_from_wafers = wafers_ai / np.sum(mix * dies_per_package / good_dies, axis=-1)
         for asset, level_name, growth_name, per_chip, own in (
-            ("packaging", "existing_capacity", "capacity_growth", np.sum(mix / per_wafer, axis=-1),
-             packaging_cap),
+            (
+                "packaging",
+                "existing_capacity",
+                "capacity_growth",
+                np.sum(mix / per_wafer, axis=-1),
+                packaging_cap,
+            ),
             ("hbm", "existing_supply", "supply_growth", np.sum(mix * hbm_per_package, axis=-1), hbm_cap),
         ):
             known = p(asset, level_name)[..., 0, 0]
             need = np.maximum(chips_from_wafers * per_chip - own, 0.0)
-            cap = supply.follow_demand(known, p(asset, growth_name)[..., 0, 0], need, years,
-                                       lib.base_year(asset, level_name))
-            before = np.concatenate([known[:, :1] if years[0] > lib.base_year(asset, level_name)
-                                     else np.broadcast_to(lib.series(asset, level_name, [SINGLE[asset]],
-                                                                     years[:1] - 1)[0][0], (1, 1)),
-                                     cap[:, :-1]], axis=1)
+            cap = supply.follow_demand(
+                known, p(asset, growth_name)[..., 0, 0], need, years, lib.base_year(asset, level_name)
+            )
+            before = np.concatenate(
+                [
+                    known[:, :1]
+                    if years[0] > lib.base_year(asset, level_name)
+                    else np.broadcast_to(
+                        lib.series(asset, level_name, [SINGLE[asset]], years[:1] - 1)[0][0], (1, 1)
+                    ),
+                    cap[:, :-1],
+                ],
+                axis=1,
+            )
             existing_added[asset] = np.maximum(cap - before, 0.0)
             if asset == "packaging":
                 packaging_cap = packaging_cap + cap
@@ -227,7 +245,8 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
                 hbm_cap = hbm_cap + cap
 
     produced, caps, prod_bottleneck = supply.production(
-        wafers_ai, packaging_cap, hbm_cap, mix, good_dies, dies_per_package, per_wafer, hbm_per_package)
+        wafers_ai, packaging_cap, hbm_cap, mix, good_dies, dies_per_package, per_wafer, hbm_per_package
+    )
 
     # ---- deployment: data centres, firm power, fleet
     dc_b = _builds(b.datacentres, axes, lambda x: x.count * x.it_power)
@@ -235,9 +254,17 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     dc_online = (bld.years_online(axes.years, dc_b, dc_lead) >= 0) * dc_b.size
     planned = bld.to_regions(dc_online, dc_b, n_r) if len(dc_b) else np.zeros((1, len(years), n_r))
     pue = p("datacentres", "pue")[..., 0]
-    region_p = {name: p("regions", name)[..., 0] for name in
-                ("existing_ai_dc_capacity", "max_new_power", "electricity_price", "grid_carbon_intensity",
-                 "construction_cost_factor", "existing_ai_fleet")}
+    region_p = {
+        name: p("regions", name)[..., 0]
+        for name in (
+            "existing_ai_dc_capacity",
+            "max_new_power",
+            "electricity_price",
+            "grid_carbon_intensity",
+            "construction_cost_factor",
+            "existing_ai_fleet",
+        )
+    }
     existing_dc = region_p["existing_ai_dc_capacity"][:, 0] if scenario.existing_industry else None
 
     k_grid = axes.sources.index("grid")
@@ -245,24 +272,29 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     pw_lead = bld.at_start(p("power_sources", "lead_time"), axes.years, pw_b)
     pw_online = (bld.years_online(axes.years, pw_b, pw_lead) >= 0) * pw_b.size
     n_k = len(axes.sources)
-    plant_capacity = (bld.to_regions_items(pw_online, pw_b, n_r, n_k) if len(pw_b)
-                      else np.zeros((1, len(years), n_r, n_k)))
+    plant_capacity = (
+        bld.to_regions_items(pw_online, pw_b, n_r, n_k) if len(pw_b) else np.zeros((1, len(years), n_r, n_k))
+    )
     own_firm = np.sum(plant_capacity * p("power_sources", "firm_capacity_credit"), axis=-1)
 
     allocation = _allocation(scenario, params, axes, dc_b)[None]
     arrivals = produced[:, :, None, :] * allocation
     purchases = np.zeros((len(years), n_r, n_a))
     for x in b.purchases:
-        purchases[np.searchsorted(axes.years, x.year), axes.regions.index(x.region),
-                  axes.accelerators.index(x.accelerator)] += x.quantity
+        purchases[
+            np.searchsorted(axes.years, x.year),
+            axes.regions.index(x.region),
+            axes.accelerators.index(x.accelerator),
+        ] += x.quantity
     arrivals = arrivals + purchases[None]
     initial = np.zeros((1, n_r, n_a))
     if scenario.existing_industry and REFERENCE_ACCELERATOR in axes.accelerators:
         initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = region_p["existing_ai_fleet"][:, 0]
     it_power = p("accelerators", "it_power")
     lifetime = p("datacentres", "accelerator_lifetime")[:, 0, 0, 0]
-    fleet = datacentres.deploy(arrivals, planned, own_firm, pue, region_p["max_new_power"], it_power,
-                               lifetime, initial, existing_dc)
+    fleet = datacentres.deploy(
+        arrivals, planned, own_firm, pue, region_p["max_new_power"], it_power, lifetime, initial, existing_dc
+    )
     dc_capacity, energised, grid = fleet.dc_capacity, fleet.energised, fleet.grid
     before = np.zeros((1, 1, n_r)) if existing_dc is None else existing_dc[:, None, :]
     dc_existing_added = np.diff(fleet.dc_existing, axis=1, prepend=before + 0 * fleet.dc_existing[:, :1])
@@ -271,9 +303,13 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     # ---- power and energy
     hours = power.HOURS_PER_YEAR
     utilisation = p("datacentres", "utilisation")[..., 0]
-    previous = np.concatenate([np.broadcast_to(initial[:, None], (fleet.installed.shape[0], 1,
-                                                                  *fleet.installed.shape[2:])),
-                               fleet.installed[:, :-1]], axis=1)
+    previous = np.concatenate(
+        [
+            np.broadcast_to(initial[:, None], (fleet.installed.shape[0], 1, *fleet.installed.shape[2:])),
+            fleet.installed[:, :-1],
+        ],
+        axis=1,
+    )
     average_fleet = (previous + fleet.installed) / 2
     it_rating = np.sum(fleet.installed * it_power, axis=-1)
     it_energy = np.sum(average_fleet * it_power, axis=-1) * utilisation * hours
@@ -286,16 +322,18 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     generation[..., k_grid] = grid_energy
     carbon = np.nan_to_num(p("power_sources", "carbon_intensity"))
     emissions = np.sum(own_energy * carbon, axis=-1) + grid_energy * region_p["grid_carbon_intensity"]
-    water = it_energy * p("datacentres", "wue")[..., 0] + np.sum(generation * p("power_sources", "water"),
-                                                                  axis=-1)
+    water = it_energy * p("datacentres", "wue")[..., 0] + np.sum(
+        generation * p("power_sources", "water"), axis=-1
+    )
 
     # ---- money: capex by asset class, opex
     ccf = region_p["construction_cost_factor"]  # (S|1, Y, R)
     n_s = max(produced.shape[0], fleet.installed.shape[0])
     capex = np.zeros((n_s, len(years), n_r, len(ASSETS)))
 
-    def book(asset: str, items: list[Any], builds: BuildArrays, unit_cost: np.ndarray,
-             lead: np.ndarray) -> None:
+    def book(
+        asset: str, items: list[Any], builds: BuildArrays, unit_cost: np.ndarray, lead: np.ndarray
+    ) -> None:
         if not len(builds):
             return
         factor = bld.at_start(ccf[..., None], axes.years, builds)
@@ -311,20 +349,22 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     book("datacentre", b.datacentres, dc_b, p("datacentres", "capex"), dc_lead)
     book("power", b.power, pw_b, p("power_sources", "capex"), pw_lead)
     for asset, added in existing_added.items():
-        unit = p({"fab": "fabs", "packaging": "packaging", "hbm": "hbm"}[asset], "capex")[..., 0, 0]
         r = axes.regions.index(EXISTING_SUPPLY_REGION[asset])
+        unit_capex = p({"fab": "fabs", "packaging": "packaging", "hbm": "hbm"}[asset], "capex")
+        unit = unit_capex[:, :, min(r, unit_capex.shape[2] - 1), 0]
         capex[..., r, ASSETS.index(asset)] += added * unit * ccf[..., r]
     capex[..., ASSETS.index("datacentre")] += dc_existing_added * p("datacentres", "capex")[..., 0] * ccf
     capex[..., ASSETS.index("power")] += grid_added * p("power_sources", "capex")[..., k_grid] * ccf
-    price = p("accelerators", "price")[:, :, 0, :]
-    capex[..., ASSETS.index("accelerator")] += np.sum(arrivals * price[:, :, None, :], axis=-1)
+    capex[..., ASSETS.index("accelerator")] += np.sum(arrivals * p("accelerators", "price"), axis=-1)
 
     opex = np.zeros_like(capex)
     fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
     fuel[..., k_grid] = 0.0
-    opex[..., ASSETS.index("power")] = (grid_energy * region_p["electricity_price"]
-                                        + np.sum(own_energy * fuel, axis=-1)
-                                        + np.sum(plant_capacity * p("power_sources", "fixed_om"), axis=-1))
+    opex[..., ASSETS.index("power")] = (
+        grid_energy * region_p["electricity_price"]
+        + np.sum(own_energy * fuel, axis=-1)
+        + np.sum(plant_capacity * p("power_sources", "fixed_om"), axis=-1)
+    )
     opex[..., ASSETS.index("datacentre")] = dc_capacity * p("datacentres", "opex")[..., 0]
 
     # ---- operations: compute and the largest training run
@@ -342,8 +382,9 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     campus_flops = np.zeros_like(best)
     if len(dc_b):
         per_campus = np.array([x.it_power for x in b.datacentres])
-        kind = np.array([axes.accelerators.index(x.accelerator) if x.accelerator else -1
-                         for x in b.datacentres])
+        kind = np.array(
+            [axes.accelerators.index(x.accelerator) if x.accelerator else -1 for x in b.datacentres]
+        )
         campus_fpw = np.where(kind >= 0, flops_per_watt[..., np.maximum(kind, 0)], best[..., None])
         built = bld.years_online(axes.years, dc_b, dc_lead) >= 0
         campus = built * per_campus * usable[:, :, dc_b.region] * campus_fpw
@@ -359,21 +400,30 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     # Chips wait for power where capacity is short of firm power, or where the industry would have
     # built more had power allowed it; otherwise for shells (the scenario's own campuses).
     power_short = (energised < dc_capacity - 1e-6 * np.maximum(dc_capacity, 1.0)) | (
-        scenario.existing_industry)
+        scenario.existing_industry
+    )
     stuck_power = np.sum(np.where(power_short, waiting, 0.0), axis=-1)
     stuck_dc = np.sum(np.where(power_short, 0.0, waiting), axis=-1)
     arrived = arrivals.sum(axis=(2, 3))
     stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(arrived, 1.0)
-    bottleneck = np.where(stuck, np.where(stuck_power >= stuck_dc, 4, 3), prod_bottleneck).astype(np.int8)
+    # Without any modelled production (chips only bought), no production cap can bind.
+    produces = scenario.existing_industry or bool(b.fabs or b.packaging or b.hbm)
+    idle = prod_bottleneck if produces else np.full_like(prod_bottleneck, BOTTLENECKS.index("none"))
+    bottleneck = np.where(stuck, np.where(stuck_power >= stuck_dc, 4, 3), idle).astype(np.int8)
 
     S = "sample"
     var = _var
     flags = {"flag_values": list(range(len(BOTTLENECKS))), "flag_meanings": " ".join(BOTTLENECKS)}
-    bottleneck_var = var(np.broadcast_to(bottleneck, (n_s, len(years))), (S, "year"), "1",
-                         "binding constraint of the year")
+    bottleneck_var = var(
+        np.broadcast_to(bottleneck, (n_s, len(years))), (S, "year"), "1", "binding constraint of the year"
+    )
     bottleneck_var.attrs.update(flags)
-    production_var = var(np.broadcast_to(prod_bottleneck.astype(np.int8), (n_s, len(years))), (S, "year"),
-                         "1", "binding cap on accelerator production")
+    production_var = var(
+        np.broadcast_to(prod_bottleneck.astype(np.int8), (n_s, len(years))),
+        (S, "year"),
+        "1",
+        "binding cap on accelerator production",
+    )
     production_var.attrs.update({"flag_values": [0, 1, 2], "flag_meanings": " ".join(supply.CAPS)})
 
     def full(a: np.ndarray, dims: tuple[str, ...]) -> np.ndarray:
@@ -381,45 +431,83 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
 
     SYR, SYRA = (S, "year", "region"), (S, "year", "region", "accelerator")
     return {
-        "wafers_ai": var(full(np.broadcast_to(wafers_ai, (wafers_ai.shape[0], len(years))), (S, "year")),
-                         (S, "year"), "wafer", "leading-edge wafers available to AI accelerators"),
-        "wafer_capacity": var(full(wafer_capacity, SYR), SYR, "wafer", "leading-edge wafer starts (capacity)"),
-        "packaging_capacity": var(full(np.broadcast_to(packaging_cap, (packaging_cap.shape[0], len(years))),
-                                       (S, "year")), (S, "year"), "wafer",
-                                  "advanced-packaging interposer wafers"),
-        "hbm_supply": var(full(np.broadcast_to(hbm_cap, (hbm_cap.shape[0], len(years))), (S, "year")),
-                          (S, "year"), "GB", "HBM output"),
-        "production_cap": var(full(caps, (S, "year", "cap")), (S, "year", "cap"), "chip",
-                              "accelerators each input alone would allow"),
+        "wafers_ai": var(
+            full(np.broadcast_to(wafers_ai, (wafers_ai.shape[0], len(years))), (S, "year")),
+            (S, "year"),
+            "wafer",
+            "leading-edge wafers available to AI accelerators",
+        ),
+        "wafer_capacity": var(
+            full(wafer_capacity, SYR), SYR, "wafer", "leading-edge wafer starts (capacity)"
+        ),
+        "packaging_capacity": var(
+            full(np.broadcast_to(packaging_cap, (packaging_cap.shape[0], len(years))), (S, "year")),
+            (S, "year"),
+            "wafer",
+            "advanced-packaging interposer wafers",
+        ),
+        "hbm_supply": var(
+            full(np.broadcast_to(hbm_cap, (hbm_cap.shape[0], len(years))), (S, "year")),
+            (S, "year"),
+            "GB",
+            "HBM output",
+        ),
+        "production_cap": var(
+            full(caps, (S, "year", "cap")),
+            (S, "year", "cap"),
+            "chip",
+            "accelerators each input alone would allow",
+        ),
         "production_bottleneck": production_var,
-        "accelerators_produced": var(full(produced, (S, "year", "accelerator")), (S, "year", "accelerator"),
-                                     "chip", "accelerators produced"),
-        "accelerators_shipped": var(full(arrivals, SYRA), SYRA, "chip", "accelerators delivered to the region"),
+        "accelerators_produced": var(
+            full(produced, (S, "year", "accelerator")),
+            (S, "year", "accelerator"),
+            "chip",
+            "accelerators produced",
+        ),
+        "accelerators_shipped": var(
+            full(arrivals, SYRA), SYRA, "chip", "accelerators delivered to the region"
+        ),
         "accelerators_installed": var(fleet.installed, SYRA, "chip", "accelerators in service at year end"),
         "accelerators_added": var(fleet.added, SYRA, "chip", "accelerators installed during the year"),
         "accelerators_retired": var(fleet.retired, SYRA, "chip", "accelerators retired during the year"),
-        "accelerators_waiting": var(fleet.waiting, SYRA, "chip",
-                                    "accelerators delivered but not installed (no energised room)"),
+        "accelerators_waiting": var(
+            fleet.waiting, SYRA, "chip", "accelerators delivered but not installed (no energised room)"
+        ),
         "h100e": var(h100e, SYR, "H100e", "installed compute in H100-equivalents (dense BF16)"),
         "flops_peak": var(flops_peak, SYR, "FLOP/s", "installed peak dense BF16 compute"),
-        "flops_effective": var(flops_peak * mfu[..., None], SYR, "FLOP/s",
-                               "installed compute at model FLOP utilisation"),
-        "largest_run": var(full(largest_run, (S, "year")), (S, "year"), "FLOP",
-                           "largest training run on one campus"),
-        "largest_run_distributed": var(full(distributed_run, (S, "year")), (S, "year"), "FLOP",
-                                       "largest run with a share of the whole fleet"),
+        "flops_effective": var(
+            flops_peak * mfu[..., None], SYR, "FLOP/s", "installed compute at model FLOP utilisation"
+        ),
+        "largest_run": var(
+            full(largest_run, (S, "year")), (S, "year"), "FLOP", "largest training run on one campus"
+        ),
+        "largest_run_distributed": var(
+            full(distributed_run, (S, "year")),
+            (S, "year"),
+            "FLOP",
+            "largest run with a share of the whole fleet",
+        ),
         "dc_capacity": var(full(dc_capacity, SYR), SYR, "W", "data-centre IT capacity built"),
         "dc_energised": var(full(energised, SYR), SYR, "W", "data-centre IT capacity energised"),
         "grid_connection": var(full(grid, SYR), SYR, "W", "grid connection for data centres"),
         "firm_power": var(full(own_firm + grid, SYR), SYR, "W", "firm power available to data centres"),
-        "plant_capacity": var(full(plant_capacity, (*SYR, "source")), (*SYR, "source"), "W",
-                              "nameplate capacity of the scenario's own plants"),
+        "plant_capacity": var(
+            full(plant_capacity, (*SYR, "source")),
+            (*SYR, "source"),
+            "W",
+            "nameplate capacity of the scenario's own plants",
+        ),
         "it_power": var(it_rating, SYR, "W", "all-in IT rating of the installed fleet"),
         "facility_power": var(full(facility_energy / hours, SYR), SYR, "W", "average facility power draw"),
         "energy": var(full(facility_energy, SYR), SYR, "Wh", "facility electricity use"),
         "it_energy": var(full(it_energy, SYR), SYR, "Wh", "IT electricity use"),
-        "generation": var(full(generation, (*SYR, "source")), (*SYR, "source"), "Wh",
-                          "electricity supplied to data centres by source"),
+        "generation": var(
+            full(generation, (*SYR, "source")),
+            (*SYR, "source"),
+            "Wh",
+            "electricity supplied to data centres by source",
+        ),
         "emissions": var(full(emissions, SYR), SYR, "kg", "greenhouse-gas emissions (CO2e)"),
         "water": var(full(water, SYR), SYR, "m^3", "water consumed on site and in generation"),
         "capex": var(capex, (*SYR, "asset"), "USD", "capital expenditure"),
@@ -428,8 +516,11 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     }
 
 
-def prepare(scenario: Scenario | str | Path | Mapping[str, Any] | None, samples: int = 1, seed: int = 0,
-            ) -> tuple[Scenario, ParameterSet, Axes]:
+def prepare(
+    scenario: Scenario | str | Path | Mapping[str, Any] | None,
+    samples: int = 1,
+    seed: int = 0,
+) -> tuple[Scenario, ParameterSet, Axes]:
     """Load the scenario, lay out its axes and resolve (and, for ``samples > 1``, draw) parameters."""
     if samples < 1:
         raise ScenarioError(f"samples must be at least 1, got {samples}", path="samples")
@@ -438,23 +529,33 @@ def prepare(scenario: Scenario | str | Path | Mapping[str, Any] | None, samples:
     library = load_library()
     axes = axes_for(scenario, library)
     params = ParameterSet(
-        library=library, years=axes.years, regions=axes.regions,
+        library=library,
+        years=axes.years,
+        regions=axes.regions,
         items={"accelerators": axes.accelerators, "power_sources": axes.sources},
-        overrides=resolve_overrides(scenario, library), samples=samples,
+        overrides=resolve_overrides(scenario, library),
+        samples=samples,
         rng=np.random.default_rng(seed),
     )
     for table, names in (("accelerators", axes.accelerators),):
         for parameter in ("flops_bf16", "it_power", "logic_die_area", "interposer_area", "price"):
             gaps = [n for n in params.missing(table, parameter) if n in names]
             if gaps:
-                raise ScenarioError(f"the library has no {parameter} for {', '.join(gaps)}; set it under "
-                                    f"parameters.accelerators.{gaps[0]}.{parameter}",
-                                    file=scenario.source_file, path="parameters")
+                raise ScenarioError(
+                    f"the library has no {parameter} for {', '.join(gaps)}; set it under "
+                    f"parameters.accelerators.{gaps[0]}.{parameter}",
+                    file=scenario.source_file,
+                    path="parameters",
+                )
     return scenario, params, axes
 
 
-def simulate(scenario: Scenario | str | Path | Mapping[str, Any] | None = None, samples: int = 1,
-             seed: int = 0, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+def simulate(
+    scenario: Scenario | str | Path | Mapping[str, Any] | None = None,
+    samples: int = 1,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
     """Simulate a scenario's plan year by year.
 
     Parameters
@@ -495,19 +596,32 @@ def simulate(scenario: Scenario | str | Path | Mapping[str, Any] | None = None, 
         blocks.append(_run(scenario, params.block(start, stop), axes))
         if progress is not None:
             progress(stop, samples)
-    variables = blocks[0] if len(blocks) == 1 else {
-        name: xr.concat([blk[name] for blk in blocks], dim="sample") for name in blocks[0]
-    }
+    variables = (
+        blocks[0]
+        if len(blocks) == 1
+        else {name: _concat([blk[name] for blk in blocks]) for name in blocks[0]}
+    )
     coords = {
-        "sample": np.arange(samples), "year": axes.years, "region": axes.regions,
-        "accelerator": axes.accelerators, "source": axes.sources, "asset": list(ASSETS),
+        "sample": np.arange(samples),
+        "year": axes.years,
+        "region": axes.regions,
+        "accelerator": axes.accelerators,
+        "source": axes.sources,
+        "asset": list(ASSETS),
         "cap": list(supply.CAPS),
     }
     ds = xr.Dataset(variables, coords=coords)
-    ds.attrs.update({
-        "scenario": scenario.name, "scenario_hash": scenario.content_hash(),
-        "scenario_file": scenario.source_file or "", "engine": "simulate", "samples": samples,
-        "seed": seed, "flopgrid_version": __version__, "currency": "USD (real 2024)",
-        "existing_industry": int(scenario.existing_industry),
-    })
+    ds.attrs.update(
+        {
+            "scenario": scenario.name,
+            "scenario_hash": scenario.content_hash(),
+            "scenario_file": scenario.source_file or "",
+            "engine": "simulate",
+            "samples": samples,
+            "seed": seed,
+            "flopgrid_version": __version__,
+            "currency": "USD (real 2024)",
+            "existing_industry": int(scenario.existing_industry),
+        }
+    )
     return ds

@@ -22,7 +22,7 @@ import pint
 
 from flopgrid.errors import UnitError
 
-ureg = pint.UnitRegistry(on_redefinition="ignore")
+ureg: Any = pint.UnitRegistry(on_redefinition="ignore")
 # pint counts bits as dimensionless; memory must not be confused with a plain number. Defined first,
 # before pint caches the prefixed forms (GB, TB).
 ureg.define("byte = [memory] = B")
@@ -46,10 +46,10 @@ _MULTIPLIERS = {
     "trillions": "1e12",
 }
 _SUFFIX = {"k": "1e3", "K": "1e3", "M": "1e6", "B": "1e9", "bn": "1e9", "T": "1e12", "tn": "1e12"}
-_DOLLAR = re.compile(r"^\s*\$\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s*(k|K|M|B|bn|T|tn)?\s*(.*)$")
-_NUMBER_WORD = re.compile(
-    r"([0-9])\s*(thousand|millions?|billions?|trillions?)\b", flags=re.IGNORECASE
+_DOLLAR = re.compile(
+    r"^\s*\$\s*([-+]?[0-9][0-9_,]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s*(k|K|M|B|bn|T|tn)?\s*(.*)$"
 )
+_NUMBER_WORD = re.compile(r"([0-9])\s*(thousand|millions?|billions?|trillions?)\b", flags=re.IGNORECASE)
 
 
 def _normalise(text: str) -> str:
@@ -72,7 +72,7 @@ def _normalise(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str) -> pint.Quantity:
+def _parse(text: str) -> Any:
     return ureg.Quantity(_normalise(text))
 
 
@@ -123,7 +123,9 @@ def parse_quantity(value: Any, unit: str) -> float:
     try:
         quantity = _parse(value)
     except Exception as exc:  # pint raises many exception types for bad text
-        raise UnitError(f"cannot read {value!r} as a quantity ({exc}); write it like '{example(unit)}'") from None
+        raise UnitError(
+            f"cannot read {value!r} as a quantity ({exc}); write it like '{example(unit)}'"
+        ) from None
     if not isinstance(quantity, pint.Quantity):
         quantity = ureg.Quantity(quantity)
     try:

@@ -25,7 +25,7 @@ from flopgrid.units import CALENDAR_YEAR, check_unit
 
 TABLES = ("accelerators", "fabs", "packaging", "hbm", "datacentres", "power_sources", "regions", "macro")
 COLUMNS = ["id", "parameter", "value", "unit", "year", "low", "high", "source", "note"]
-SCHEMA_COLUMNS = ["table", "parameter", "unit", "bounds", "description"]
+SCHEMA_COLUMNS = ["table", "parameter", "unit", "bounds", "regional", "description"]
 
 #: What each ``bounds`` keyword of parameters.csv admits: (lowest, highest), inclusive.
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -46,6 +46,7 @@ class ParameterSpec:
     name: str
     unit: str
     bounds: str
+    regional: bool  # whether the model lets the parameter differ between regions
     description: str
 
     def check(self, value: float) -> str | None:
@@ -94,8 +95,13 @@ class Library:
         rows = self.rows
         return bool(((rows.table == table) & (rows.id == item) & (rows.parameter == parameter)).any())
 
-    def series(self, table: str, parameter: str, items: list[str], years: np.ndarray,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def series(
+        self,
+        table: str,
+        parameter: str,
+        items: list[str],
+        years: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Value, low and high of a parameter for ``items`` × ``years``, in the model unit.
 
         Returns three arrays of shape ``(len(items), len(years))``; NaN where an item lacks the
@@ -148,8 +154,15 @@ def load_library() -> Library:
     for line, row in enumerate(_read_csv("parameters.csv"), start=2):
         if row["bounds"] not in BOUNDS:
             raise LibraryError(f"parameters.csv:{line}: unknown bounds {row['bounds']!r}")
+        if row["regional"] not in ("yes", "no"):
+            raise LibraryError(f"parameters.csv:{line}: regional must be yes or no")
         specs[(row["table"], row["parameter"])] = ParameterSpec(
-            row["table"], row["parameter"], row["unit"], row["bounds"], row["description"]
+            row["table"],
+            row["parameter"],
+            row["unit"],
+            row["bounds"],
+            row["regional"] == "yes",
+            row["description"],
         )
 
     records: list[dict[str, object]] = []
@@ -161,8 +174,9 @@ def load_library() -> Library:
             where = f"{table}.csv:{line}"
             spec = specs.get((table, row["parameter"]))
             if spec is None:
-                raise LibraryError(f"{where}: parameter {row['parameter']!r} is not declared for {table} "
-                                   "in parameters.csv")
+                raise LibraryError(
+                    f"{where}: parameter {row['parameter']!r} is not declared for {table} in parameters.csv"
+                )
             if not row["source"].strip():
                 raise LibraryError(f"{where}: {row['id']}.{row['parameter']} has no source")
             value, low, high = (_number(row[c], where, c) for c in ("value", "low", "high"))
@@ -177,10 +191,19 @@ def load_library() -> Library:
                 problem = spec.check(raw * factor)
                 if problem:
                     raise LibraryError(f"{where}: {row['id']}.{row['parameter']} {problem}")
-            records.append({
-                "table": table, **row, "value": value, "low": low, "high": high, "year": int(year),
-                "value_model": value * factor, "low_model": low * factor, "high_model": high * factor,
-            })
+            records.append(
+                {
+                    "table": table,
+                    **row,
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "year": int(year),
+                    "value_model": value * factor,
+                    "low_model": low * factor,
+                    "high_model": high * factor,
+                }
+            )
     frame = pd.DataFrame.from_records(records)
     return Library(rows=frame, specs=specs)
 

@@ -38,12 +38,14 @@ def at_start(param: np.ndarray, years: np.ndarray, builds: BuildArrays) -> np.nd
     t = np.clip(np.searchsorted(years, builds.start), 0, len(years) - 1)
     r = builds.region if param.shape[2] > 1 else np.zeros_like(builds.region)
     i = builds.item if param.shape[3] > 1 else np.zeros_like(builds.item)
-    return param[:, t, r, i]
+    values: np.ndarray = param[:, t, r, i]
+    return values
 
 
 def years_online(years: np.ndarray, builds: BuildArrays, lead_time: np.ndarray) -> np.ndarray:
     """Years since each build came online, ``(sample, year, B)``; negative before completion."""
-    return years[None, :, None] - builds.start[None, None, :] - lead_time[:, None, :]
+    online: np.ndarray = years[None, :, None] - builds.start[None, None, :] - lead_time[:, None, :]
+    return online
 
 
 def spend_profile(years: np.ndarray, builds: BuildArrays, lead_time: np.ndarray) -> np.ndarray:
@@ -54,7 +56,9 @@ def spend_profile(years: np.ndarray, builds: BuildArrays, lead_time: np.ndarray)
     length = lead_time[:, None, :]
     overlap = np.clip(np.minimum(y + 1, s + length) - np.maximum(y, s), 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(length > 0, overlap / np.where(length > 0, length, 1.0), (y == s).astype(float))
+        share: np.ndarray = np.where(
+            length > 0, overlap / np.where(length > 0, length, 1.0), (y == s).astype(float)
+        )
     return share
 
 

@@ -38,9 +38,17 @@ class Deployment:
     energised: np.ndarray  # IT capacity energised
 
 
-def deploy(arrivals: np.ndarray, planned: np.ndarray, own_firm: np.ndarray, pue: np.ndarray,
-           max_new_grid: np.ndarray, it_power: np.ndarray, lifetime: np.ndarray, initial: np.ndarray,
-           existing_dc: np.ndarray | None) -> Deployment:
+def deploy(
+    arrivals: np.ndarray,
+    planned: np.ndarray,
+    own_firm: np.ndarray,
+    pue: np.ndarray,
+    max_new_grid: np.ndarray,
+    it_power: np.ndarray,
+    lifetime: np.ndarray,
+    initial: np.ndarray,
+    existing_dc: np.ndarray | None,
+) -> Deployment:
     """Run the deployment recurrence.
 
     Parameters
@@ -78,15 +86,18 @@ def deploy(arrivals: np.ndarray, planned: np.ndarray, own_firm: np.ndarray, pue:
     in_service = initial.astype(float).copy()
     queue = np.zeros((n_samples, *arrivals.shape[2:]))
     follow = existing_dc is not None
-    industry = (np.broadcast_to(existing_dc, (n_samples, n_regions)).astype(float).copy() if follow
-                else np.zeros((n_samples, n_regions)))
+    industry = np.zeros((n_samples, n_regions))
+    if existing_dc is not None:
+        industry = industry + existing_dc
     pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
     connected = industry * pue0
     for t in range(n_years):
         lag = t - life
         cohort = np.where((lag >= 0)[:, None, None], added[rows, np.maximum(lag, 0)], 0.0)
         out = cohort + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
-        in_service = np.maximum(in_service - out, 0.0)
+        in_service = in_service - out
+        # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
+        in_service = np.where(in_service < 1e-6, 0.0, in_service)
 
         power = it_power[:, t]
         used = np.sum(in_service * power, axis=-1)
@@ -110,5 +121,10 @@ def deploy(arrivals: np.ndarray, planned: np.ndarray, own_firm: np.ndarray, pue:
         in_service = in_service + new
 
         added[:, t], retired[:, t], installed[:, t], waiting[:, t] = new, out, in_service, queue
-        dc_capacity[:, t], dc_existing[:, t], grid[:, t], energised[:, t] = capacity, industry, connected, room
+        dc_capacity[:, t], dc_existing[:, t], grid[:, t], energised[:, t] = (
+            capacity,
+            industry,
+            connected,
+            room,
+        )
     return Deployment(installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised)

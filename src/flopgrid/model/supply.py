@@ -25,16 +25,19 @@ def gross_dies_per_wafer(die_area: np.ndarray | float, wafer_diameter: np.ndarra
     """
     area = np.asarray(die_area, dtype=float)
     d = np.asarray(wafer_diameter, dtype=float)
-    return np.maximum(np.pi * (d / 2) ** 2 / area - np.pi * d / np.sqrt(2 * area), 0.0)
+    gross: np.ndarray = np.maximum(np.pi * (d / 2) ** 2 / area - np.pi * d / np.sqrt(2 * area), 0.0)
+    return gross
 
 
 def poisson_yield(die_area: np.ndarray | float, defect_density: np.ndarray | float) -> np.ndarray:
     """Share of dies without a killer defect: ``exp(-area · defect_density)`` (mm², 1/mm²)."""
-    return np.exp(-np.asarray(die_area, dtype=float) * np.asarray(defect_density, dtype=float))
+    good: np.ndarray = np.exp(-np.asarray(die_area, dtype=float) * np.asarray(defect_density, dtype=float))
+    return good
 
 
-def good_dies_per_wafer(die_area: np.ndarray | float, defect_density: np.ndarray | float,
-                        wafer_diameter: np.ndarray | float) -> np.ndarray:
+def good_dies_per_wafer(
+    die_area: np.ndarray | float, defect_density: np.ndarray | float, wafer_diameter: np.ndarray | float
+) -> np.ndarray:
     """Good dies per wafer: gross dies × Poisson yield.
 
     Examples
@@ -42,13 +45,18 @@ def good_dies_per_wafer(die_area: np.ndarray | float, defect_density: np.ndarray
     >>> round(float(good_dies_per_wafer(814.0, 0.001, 300.0)))
     28
     """
-    return gross_dies_per_wafer(die_area, wafer_diameter) * poisson_yield(die_area, defect_density)
+    good: np.ndarray = gross_dies_per_wafer(die_area, wafer_diameter) * poisson_yield(
+        die_area, defect_density
+    )
+    return good
 
 
 def ramp(years_online: np.ndarray, ramp1: np.ndarray, ramp2: np.ndarray, ramp3: np.ndarray) -> np.ndarray:
     """Share of nameplate capacity ``years_online`` years after a fab's completion (< 0: not built)."""
-    return np.where(years_online < 0, 0.0,
-                    np.where(years_online < 1, ramp1, np.where(years_online < 2, ramp2, ramp3)))
+    level: np.ndarray = np.where(
+        years_online < 0, 0.0, np.where(years_online < 1, ramp1, np.where(years_online < 2, ramp2, ramp3))
+    )
+    return level
 
 
 def trend(level: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float) -> np.ndarray:
@@ -57,8 +65,9 @@ def trend(level: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_ye
     return level * (1.0 + growth) ** ahead
 
 
-def follow_demand(known: np.ndarray, growth: np.ndarray, need: np.ndarray, years: np.ndarray,
-                  last_data_year: float) -> np.ndarray:
+def follow_demand(
+    known: np.ndarray, growth: np.ndarray, need: np.ndarray, years: np.ndarray, last_data_year: float
+) -> np.ndarray:
     """Capacity that grows only as needed, at most by ``growth`` a year.
 
     Up to the library's last data year the capacity is what the data say (``known``); after it,
@@ -74,12 +83,12 @@ def follow_demand(known: np.ndarray, growth: np.ndarray, need: np.ndarray, years
     need
         Capacity needed, ``(sample, year)``.
     """
-    shape = np.broadcast_shapes(known.shape, growth.shape, need.shape)
-    cap = np.zeros(shape)
-    previous = np.broadcast_to(known[:, 0], (shape[0],)).astype(float)
-    for t in range(shape[1]):
+    known, growth, need = np.broadcast_arrays(known, growth, need)
+    cap = np.zeros(known.shape)
+    previous = known[:, 0]
+    for t in range(known.shape[1]):
         if years[t] <= last_data_year:
-            level = np.broadcast_to(known[:, t], (shape[0],))
+            level = known[:, t]
         else:
             level = np.minimum(np.maximum(previous, need[:, t]), previous * (1.0 + growth[:, t]))
         cap[:, t] = level
@@ -87,9 +96,16 @@ def follow_demand(known: np.ndarray, growth: np.ndarray, need: np.ndarray, years
     return cap
 
 
-def production(wafers: np.ndarray, packaging: np.ndarray, hbm: np.ndarray, mix: np.ndarray,
-               good_dies: np.ndarray, dies_per_package: np.ndarray, packages_per_wafer: np.ndarray,
-               hbm_per_package: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def production(
+    wafers: np.ndarray,
+    packaging: np.ndarray,
+    hbm: np.ndarray,
+    mix: np.ndarray,
+    good_dies: np.ndarray,
+    dies_per_package: np.ndarray,
+    packages_per_wafer: np.ndarray,
+    hbm_per_package: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accelerators produced: the least of what wafers, packaging and HBM allow, for a fixed mix.
 
     Parameters
@@ -115,11 +131,14 @@ def production(wafers: np.ndarray, packaging: np.ndarray, hbm: np.ndarray, mix: 
     interposers_per_chip = np.sum(mix / packages_per_wafer, axis=-1)
     hbm_per_chip = np.sum(mix * hbm_per_package, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        caps = np.stack([
-            wafers / wafers_per_chip,
-            packaging / interposers_per_chip,
-            np.where(hbm_per_chip > 0, hbm / hbm_per_chip, np.inf),
-        ], axis=-1)
+        caps = np.stack(
+            [
+                wafers / wafers_per_chip,
+                packaging / interposers_per_chip,
+                np.where(hbm_per_chip > 0, hbm / hbm_per_chip, np.inf),
+            ],
+            axis=-1,
+        )
     caps = np.nan_to_num(caps, nan=0.0, posinf=np.inf)
     bottleneck = np.argmin(caps, axis=-1)
     total = np.min(caps, axis=-1)
