@@ -26,7 +26,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy src
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_simulate.py

@@ -168,3 +168,10 @@ def test_per_region_value_of_a_global_parameter(write_yaml: Callable[[str], Path
     error = error_for(write_yaml, text)
     assert error.path == "parameters.accelerators.H100.logic_die_area"
     assert "same in every region" in error.message
+
+
+def test_a_dumped_scenario_loads_again_unchanged() -> None:
+    scenario = load_scenario("seed-7t")
+    again = load_scenario(scenario.model_dump(exclude={"source_file"}))
+    assert again.content_hash() == scenario.content_hash()
+    assert again.builds == scenario.builds

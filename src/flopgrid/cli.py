@@ -35,7 +35,8 @@ app = typer.Typer(
 )
 # Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
 out = Console(width=None if sys.stdout.isatty() else 220)
-err = Console(stderr=True)
+# Errors are one line (file:line: field: message) so they can be read by tools; never wrapped.
+err = Console(stderr=True, soft_wrap=True)
 
 ScenarioArg = Annotated[
     str | None,

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 
 from flopgrid.errors import ScenarioError, UnitError
 from flopgrid.library import Library, load_library
@@ -26,7 +34,7 @@ from flopgrid.units import parse_quantity
 OVERRIDABLE = ("accelerators", "fabs", "packaging", "hbm", "datacentres", "power_sources", "regions")
 
 
-def _quantity(unit: str) -> BeforeValidator:
+def _in(unit: str) -> BeforeValidator:
     def convert(value: Any) -> float:
         try:
             return parse_quantity(value, unit)
@@ -36,11 +44,16 @@ def _quantity(unit: str) -> BeforeValidator:
     return BeforeValidator(convert)
 
 
-Power = Annotated[float, _quantity("W"), Field(gt=0)]
-WaferRate = Annotated[float, _quantity("wafer/year"), Field(gt=0)]
-MemoryRate = Annotated[float, _quantity("GB/year"), Field(gt=0)]
-Money = Annotated[float, _quantity("USD"), Field(ge=0)]
-Fraction = Annotated[float, _quantity("dimensionless"), Field(ge=0, le=1)]
+def _out(unit: str) -> PlainSerializer:
+    """Dump a quantity with its model unit, so a dumped scenario loads again unchanged."""
+    return PlainSerializer(lambda value: f"{value!r} {unit}", return_type=str)
+
+
+Power = Annotated[float, _in("W"), _out("W"), Field(gt=0)]
+WaferRate = Annotated[float, _in("wafer/year"), _out("wafer/year"), Field(gt=0)]
+MemoryRate = Annotated[float, _in("GB/year"), _out("GB/year"), Field(gt=0)]
+Money = Annotated[float, _in("USD"), _out("USD"), Field(ge=0)]
+Fraction = Annotated[float, _in("dimensionless"), Field(ge=0, le=1)]
 Year = Annotated[int, Field(ge=1950, le=2200)]
 Count = Annotated[int, Field(ge=1, le=100_000)]
 

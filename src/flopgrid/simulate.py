@@ -227,17 +227,11 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
             cap = supply.follow_demand(
                 known, p(asset, growth_name)[..., 0, 0], need, years, lib.base_year(asset, level_name)
             )
-            before = np.concatenate(
-                [
-                    known[:, :1]
-                    if years[0] > lib.base_year(asset, level_name)
-                    else np.broadcast_to(
-                        lib.series(asset, level_name, [SINGLE[asset]], years[:1] - 1)[0][0], (1, 1)
-                    ),
-                    cap[:, :-1],
-                ],
-                axis=1,
-            )
+            # Capacity the year before the horizon: the data's own step into the first year, applied
+            # to this sample's level.
+            series = lib.series(asset, level_name, [SINGLE[asset]], np.array([years[0] - 1, years[0]]))[0][0]
+            start = known[:, :1] * (series[0] / series[1] if series[1] > 0 else 1.0)
+            before = np.concatenate([np.broadcast_to(start, (cap.shape[0], 1)), cap[:, :-1]], axis=1)
             existing_added[asset] = np.maximum(cap - before, 0.0)
             if asset == "packaging":
                 packaging_cap = packaging_cap + cap
@@ -287,9 +281,10 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
             axes.accelerators.index(x.accelerator),
         ] += x.quantity
     arrivals = arrivals + purchases[None]
-    initial = np.zeros((1, n_r, n_a))
+    fleet0 = region_p["existing_ai_fleet"][:, 0]  # (S|1, R)
+    initial = np.zeros((fleet0.shape[0], n_r, n_a))
     if scenario.existing_industry and REFERENCE_ACCELERATOR in axes.accelerators:
-        initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = region_p["existing_ai_fleet"][:, 0]
+        initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = fleet0
     it_power = p("accelerators", "it_power")
     lifetime = p("datacentres", "accelerator_lifetime")[:, 0, 0, 0]
     fleet = datacentres.deploy(
@@ -426,48 +421,45 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     )
     production_var.attrs.update({"flag_values": [0, 1, 2], "flag_meanings": " ".join(supply.CAPS)})
 
-    def full(a: np.ndarray, dims: tuple[str, ...]) -> np.ndarray:
+    def full(a: np.ndarray) -> np.ndarray:
+        """Every sample, also where the input did not vary by sample."""
         return np.broadcast_to(a, (n_s, *a.shape[1:])) if a.shape[0] != n_s else a
 
     SYR, SYRA = (S, "year", "region"), (S, "year", "region", "accelerator")
     return {
         "wafers_ai": var(
-            full(np.broadcast_to(wafers_ai, (wafers_ai.shape[0], len(years))), (S, "year")),
+            full(np.broadcast_to(wafers_ai, (wafers_ai.shape[0], len(years)))),
             (S, "year"),
             "wafer",
             "leading-edge wafers available to AI accelerators",
         ),
-        "wafer_capacity": var(
-            full(wafer_capacity, SYR), SYR, "wafer", "leading-edge wafer starts (capacity)"
-        ),
+        "wafer_capacity": var(full(wafer_capacity), SYR, "wafer", "leading-edge wafer starts (capacity)"),
         "packaging_capacity": var(
-            full(np.broadcast_to(packaging_cap, (packaging_cap.shape[0], len(years))), (S, "year")),
+            full(np.broadcast_to(packaging_cap, (packaging_cap.shape[0], len(years)))),
             (S, "year"),
             "wafer",
             "advanced-packaging interposer wafers",
         ),
         "hbm_supply": var(
-            full(np.broadcast_to(hbm_cap, (hbm_cap.shape[0], len(years))), (S, "year")),
+            full(np.broadcast_to(hbm_cap, (hbm_cap.shape[0], len(years)))),
             (S, "year"),
             "GB",
             "HBM output",
         ),
         "production_cap": var(
-            full(caps, (S, "year", "cap")),
+            full(caps),
             (S, "year", "cap"),
             "chip",
             "accelerators each input alone would allow",
         ),
         "production_bottleneck": production_var,
         "accelerators_produced": var(
-            full(produced, (S, "year", "accelerator")),
+            full(produced),
             (S, "year", "accelerator"),
             "chip",
             "accelerators produced",
         ),
-        "accelerators_shipped": var(
-            full(arrivals, SYRA), SYRA, "chip", "accelerators delivered to the region"
-        ),
+        "accelerators_shipped": var(full(arrivals), SYRA, "chip", "accelerators delivered to the region"),
         "accelerators_installed": var(fleet.installed, SYRA, "chip", "accelerators in service at year end"),
         "accelerators_added": var(fleet.added, SYRA, "chip", "accelerators installed during the year"),
         "accelerators_retired": var(fleet.retired, SYRA, "chip", "accelerators retired during the year"),
@@ -479,37 +471,35 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         "flops_effective": var(
             flops_peak * mfu[..., None], SYR, "FLOP/s", "installed compute at model FLOP utilisation"
         ),
-        "largest_run": var(
-            full(largest_run, (S, "year")), (S, "year"), "FLOP", "largest training run on one campus"
-        ),
+        "largest_run": var(full(largest_run), (S, "year"), "FLOP", "largest training run on one campus"),
         "largest_run_distributed": var(
-            full(distributed_run, (S, "year")),
+            full(distributed_run),
             (S, "year"),
             "FLOP",
             "largest run with a share of the whole fleet",
         ),
-        "dc_capacity": var(full(dc_capacity, SYR), SYR, "W", "data-centre IT capacity built"),
-        "dc_energised": var(full(energised, SYR), SYR, "W", "data-centre IT capacity energised"),
-        "grid_connection": var(full(grid, SYR), SYR, "W", "grid connection for data centres"),
-        "firm_power": var(full(own_firm + grid, SYR), SYR, "W", "firm power available to data centres"),
+        "dc_capacity": var(full(dc_capacity), SYR, "W", "data-centre IT capacity built"),
+        "dc_energised": var(full(energised), SYR, "W", "data-centre IT capacity energised"),
+        "grid_connection": var(full(grid), SYR, "W", "grid connection for data centres"),
+        "firm_power": var(full(own_firm + grid), SYR, "W", "firm power available to data centres"),
         "plant_capacity": var(
-            full(plant_capacity, (*SYR, "source")),
+            full(plant_capacity),
             (*SYR, "source"),
             "W",
             "nameplate capacity of the scenario's own plants",
         ),
         "it_power": var(it_rating, SYR, "W", "all-in IT rating of the installed fleet"),
-        "facility_power": var(full(facility_energy / hours, SYR), SYR, "W", "average facility power draw"),
-        "energy": var(full(facility_energy, SYR), SYR, "Wh", "facility electricity use"),
-        "it_energy": var(full(it_energy, SYR), SYR, "Wh", "IT electricity use"),
+        "facility_power": var(full(facility_energy / hours), SYR, "W", "average facility power draw"),
+        "energy": var(full(facility_energy), SYR, "Wh", "facility electricity use"),
+        "it_energy": var(full(it_energy), SYR, "Wh", "IT electricity use"),
         "generation": var(
-            full(generation, (*SYR, "source")),
+            full(generation),
             (*SYR, "source"),
             "Wh",
             "electricity supplied to data centres by source",
         ),
-        "emissions": var(full(emissions, SYR), SYR, "kg", "greenhouse-gas emissions (CO2e)"),
-        "water": var(full(water, SYR), SYR, "m^3", "water consumed on site and in generation"),
+        "emissions": var(full(emissions), SYR, "kg", "greenhouse-gas emissions (CO2e)"),
+        "water": var(full(water), SYR, "m^3", "water consumed on site and in generation"),
         "capex": var(capex, (*SYR, "asset"), "USD", "capital expenditure"),
         "opex": var(opex, (*SYR, "asset"), "USD", "operating expenditure"),
         "bottleneck": bottleneck_var,

@@ -131,12 +131,13 @@ def production(
     interposers_per_chip = np.sum(mix / packages_per_wafer, axis=-1)
     hbm_per_chip = np.sum(mix * hbm_per_package, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # Each cap may vary by sample or not (an input that is not sampled has one row).
         caps = np.stack(
-            [
+            np.broadcast_arrays(
                 wafers / wafers_per_chip,
                 packaging / interposers_per_chip,
                 np.where(hbm_per_chip > 0, hbm / hbm_per_chip, np.inf),
-            ],
+            ),
             axis=-1,
         )
     caps = np.nan_to_num(caps, nan=0.0, posinf=np.inf)
