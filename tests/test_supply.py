@@ -37,8 +37,10 @@ def test_production_is_the_least_cap_for_a_mix() -> None:
     hbm = np.array([[[100.0, 200.0]]])
     # wafers per chip 0.5/20 + 0.5·2/10 = 0.125; interposers per chip 0.5/10 + 0.5/5 = 0.15;
     # HBM per chip 150 GB. With 1,000 wafers, 600 interposer wafers, 1e6 GB: caps 8000, 4000, 6667.
+    needs = supply.per_chip(mix, good, dies, per_interposer, hbm)
+    np.testing.assert_allclose([n[0, 0] for n in needs], [0.125, 0.15, 150.0])
     produced, caps, bottleneck = supply.production(
-        np.array([[1000.0]]), np.array([[600.0]]), np.array([[1e6]]), mix, good, dies, per_interposer, hbm
+        np.array([[1000.0]]), np.array([[600.0]]), np.array([[1e6]]), mix, needs
     )
     np.testing.assert_allclose(caps[0, 0], [8000, 4000, 1e6 / 150])
     np.testing.assert_allclose(produced[0, 0], [2000, 2000])

@@ -237,6 +237,13 @@ class ParameterSet:
                 arr[:, r, i] = line[:, None, None]
         if self.samples > 1 and self.rng is not None and np.any(high > low):
             u = self.rng.random((self.samples, 1, 1, value.shape[2]))
+            # Most parameters are constant over the years: draw on one year and broadcast a view.
+            constant = all(
+                np.array_equal(a, a[:1].repeat(len(a), axis=0), equal_nan=True) for a in (value, low, high)
+            )
+            if constant:
+                drawn = _ppf_triangular(u, low[None, :1], value[None, :1], high[None, :1])
+                return np.broadcast_to(drawn, (self.samples, *value.shape))
             return _ppf_triangular(u, low[None], value[None], high[None])
         return value[None]
 

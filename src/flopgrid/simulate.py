@@ -19,7 +19,7 @@ from flopgrid import __version__
 from flopgrid.errors import ScenarioError
 from flopgrid.library import Library, load_library
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, power, supply
+from flopgrid.model import datacentres, dot_last, power, supply
 from flopgrid.model.builds import BuildArrays
 from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides, used_items
 from flopgrid.scenario import Scenario, load_scenario, shares_in
@@ -150,11 +150,6 @@ def _allocation(scenario: Scenario, params: ParameterSet, axes: Axes, dc_builds:
     return out
 
 
-def _concat(parts: list[xr.Variable]) -> xr.Variable:
-    """Join blocks of samples of one variable."""
-    return xr.Variable(parts[0].dims, np.concatenate([part.values for part in parts]), attrs=parts[0].attrs)
-
-
 def _var(data: np.ndarray, dims: tuple[str, ...], units: str, long_name: str) -> xr.Variable:
     return xr.Variable(dims, data, attrs={"units": units, "long_name": long_name})
 
@@ -176,7 +171,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         online, *(bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fab_b)[:, None, :] for k in (1, 2, 3))
     )
     fab_output = level * fab_b.size  # (S, Y, B) wafers a year
-    wafers_ai = np.sum(fab_output * fab_ai, axis=-1) if len(fab_b) else np.zeros((1, len(years)))
+    wafers_ai = dot_last(fab_output, fab_ai) if len(fab_b) else np.zeros((1, len(years)))
     wafer_capacity = bld.to_regions(fab_output, fab_b, n_r) if len(fab_b) else np.zeros((1, len(years), n_r))
 
     pack_b = _builds(b.packaging, axes, lambda x: x.count * x.capacity)
@@ -185,8 +180,8 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     hbm_b = _builds(b.hbm, axes, lambda x: x.count * x.capacity)
     hbm_lead = bld.at_start(p("hbm", "lead_time"), axes.years, hbm_b)
     hbm_online = (bld.years_online(axes.years, hbm_b, hbm_lead) >= 0) * hbm_b.size
-    packaging_cap = np.sum(pack_online, axis=-1) if len(pack_b) else np.zeros((1, len(years)))
-    hbm_cap = np.sum(hbm_online, axis=-1) if len(hbm_b) else np.zeros((1, len(years)))
+    packaging_cap = dot_last(pack_online) if len(pack_b) else np.zeros((1, len(years)))
+    hbm_cap = dot_last(hbm_online) if len(hbm_b) else np.zeros((1, len(years)))
 
     mix = _mix_by_year(scenario, lib, axes.years, axes.accelerators)[None]
     diameter = p("fabs", "wafer_diameter")[:, :, 0, :]
@@ -194,8 +189,13 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         p("accelerators", "logic_die_area")[:, :, 0, :], p("fabs", "defect_density")[:, :, 0, :], diameter
     )
     per_wafer = supply.gross_dies_per_wafer(p("accelerators", "interposer_area")[:, :, 0, :], diameter)
-    dies_per_package = p("accelerators", "dies_per_package")[:, :, 0, :]
-    hbm_per_package = p("accelerators", "hbm_capacity")[:, :, 0, :]
+    needs = supply.per_chip(
+        mix,
+        good_dies,
+        p("accelerators", "dies_per_package")[:, :, 0, :],
+        per_wafer,
+        p("accelerators", "hbm_capacity")[:, :, 0, :],
+    )
 
     # The existing industry: leading-edge wafers grow on trend and a share goes to AI; its packaging
     # and HBM grow as the AI wafers need them, at most at their trend rates.
@@ -211,16 +211,16 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         wafers_ai = wafers_ai + fab_now * p("fabs", "ai_share")[..., 0, 0]
         tw = axes.regions.index(EXISTING_SUPPLY_REGION["fab"])
         wafer_capacity = wafer_capacity + np.eye(n_r)[tw] * fab_now[..., None]
-        chips_from_wafers = wafers_ai / np.sum(mix * dies_per_package / good_dies, axis=-1)
+        chips_from_wafers = wafers_ai / needs[0]
         for asset, level_name, growth_name, per_chip, own in (
             (
                 "packaging",
                 "existing_capacity",
                 "capacity_growth",
-                np.sum(mix / per_wafer, axis=-1),
+                needs[1],
                 packaging_cap,
             ),
-            ("hbm", "existing_supply", "supply_growth", np.sum(mix * hbm_per_package, axis=-1), hbm_cap),
+            ("hbm", "existing_supply", "supply_growth", needs[2], hbm_cap),
         ):
             known = p(asset, level_name)[..., 0, 0]
             need = np.maximum(chips_from_wafers * per_chip - own, 0.0)
@@ -238,9 +238,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
             else:
                 hbm_cap = hbm_cap + cap
 
-    produced, caps, prod_bottleneck = supply.production(
-        wafers_ai, packaging_cap, hbm_cap, mix, good_dies, dies_per_package, per_wafer, hbm_per_package
-    )
+    produced, caps, prod_bottleneck = supply.production(wafers_ai, packaging_cap, hbm_cap, mix, needs)
 
     # ---- deployment: data centres, firm power, fleet
     dc_b = _builds(b.datacentres, axes, lambda x: x.count * x.it_power)
@@ -269,7 +267,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     plant_capacity = (
         bld.to_regions_items(pw_online, pw_b, n_r, n_k) if len(pw_b) else np.zeros((1, len(years), n_r, n_k))
     )
-    own_firm = np.sum(plant_capacity * p("power_sources", "firm_capacity_credit"), axis=-1)
+    own_firm = dot_last(plant_capacity, p("power_sources", "firm_capacity_credit"))
 
     allocation = _allocation(scenario, params, axes, dc_b)[None]
     arrivals = produced[:, :, None, :] * allocation
@@ -306,8 +304,8 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         axis=1,
     )
     average_fleet = (previous + fleet.installed) / 2
-    it_rating = np.sum(fleet.installed * it_power, axis=-1)
-    it_energy = np.sum(average_fleet * it_power, axis=-1) * utilisation * hours
+    it_rating = dot_last(fleet.installed, it_power)
+    it_energy = dot_last(average_fleet, it_power) * utilisation * hours
     facility_energy = it_energy * pue
     capacity_factor = p("power_sources", "capacity_factor")
     own_available = plant_capacity * capacity_factor * hours
@@ -316,10 +314,8 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     generation = own_energy.copy()
     generation[..., k_grid] = grid_energy
     carbon = np.nan_to_num(p("power_sources", "carbon_intensity"))
-    emissions = np.sum(own_energy * carbon, axis=-1) + grid_energy * region_p["grid_carbon_intensity"]
-    water = it_energy * p("datacentres", "wue")[..., 0] + np.sum(
-        generation * p("power_sources", "water"), axis=-1
-    )
+    emissions = dot_last(own_energy, carbon) + grid_energy * region_p["grid_carbon_intensity"]
+    water = it_energy * p("datacentres", "wue")[..., 0] + dot_last(generation, p("power_sources", "water"))
 
     # ---- money: capex by asset class, opex
     ccf = region_p["construction_cost_factor"]  # (S|1, Y, R)
@@ -350,22 +346,22 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         capex[..., r, ASSETS.index(asset)] += added * unit * ccf[..., r]
     capex[..., ASSETS.index("datacentre")] += dc_existing_added * p("datacentres", "capex")[..., 0] * ccf
     capex[..., ASSETS.index("power")] += grid_added * p("power_sources", "capex")[..., k_grid] * ccf
-    capex[..., ASSETS.index("accelerator")] += np.sum(arrivals * p("accelerators", "price"), axis=-1)
+    capex[..., ASSETS.index("accelerator")] += dot_last(arrivals, p("accelerators", "price"))
 
     opex = np.zeros_like(capex)
     fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
     fuel[..., k_grid] = 0.0
     opex[..., ASSETS.index("power")] = (
         grid_energy * region_p["electricity_price"]
-        + np.sum(own_energy * fuel, axis=-1)
-        + np.sum(plant_capacity * p("power_sources", "fixed_om"), axis=-1)
+        + dot_last(own_energy, fuel)
+        + dot_last(plant_capacity, p("power_sources", "fixed_om"))
     )
     opex[..., ASSETS.index("datacentre")] = dc_capacity * p("datacentres", "opex")[..., 0]
 
     # ---- operations: compute and the largest training run
     flops = p("accelerators", "flops_bf16")  # (S|1, Y, 1, A)
     reference = lib.series("accelerators", "flops_bf16", [REFERENCE_ACCELERATOR], axes.years[:1])[0][0, 0]
-    flops_peak = np.sum(fleet.installed * flops, axis=-1)
+    flops_peak = dot_last(fleet.installed, flops)
     h100e = flops_peak / reference
     mfu = p("datacentres", "mfu")[:, :, 0, 0]
     duration = p("datacentres", "training_duration")[:, :, 0, 0]
@@ -388,17 +384,17 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
         campus_flops = np.maximum(campus_flops, p("datacentres", "largest_campus")[:, :, 0, 0] * best)
     largest_run = campus_flops * mfu * duration
     share = p("datacentres", "largest_run_share")[:, :, 0, 0]
-    distributed_run = np.sum(flops_peak, axis=-1) * share * mfu * duration
+    distributed_run = dot_last(flops_peak) * share * mfu * duration
 
     # ---- bottleneck: a deployment constraint when chips wait, else the production cap
-    waiting = fleet.waiting.sum(axis=-1)  # (S, Y, R)
+    waiting = dot_last(fleet.waiting)  # (S, Y, R)
     # Chips wait for power where capacity is short of firm power, or where the industry would have
     # built more had power allowed it; otherwise for shells (the scenario's own campuses).
     power_short = (energised < dc_capacity - 1e-6 * np.maximum(dc_capacity, 1.0)) | (
         scenario.existing_industry
     )
-    stuck_power = np.sum(np.where(power_short, waiting, 0.0), axis=-1)
-    stuck_dc = np.sum(np.where(power_short, 0.0, waiting), axis=-1)
+    stuck_power = dot_last(np.where(power_short, waiting, 0.0))
+    stuck_dc = dot_last(np.where(power_short, 0.0, waiting))
     arrived = arrivals.sum(axis=(2, 3))
     stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(arrived, 1.0)
     # Without any modelled production (chips only bought), no production cap can bind.
@@ -580,17 +576,23 @@ def simulate(
     for table, parameter in params.library.specs:
         if table != "macro":
             params.get(table, parameter)
-    blocks: list[dict[str, xr.Variable]] = []
+    # Blocks of samples are written into arrays allocated once: Results of 100,000 samples are
+    # gigabytes, and concatenating blocks would copy them again.
+    variables: dict[str, xr.Variable] = {}
     for start in range(0, samples, CHUNK):
         stop = min(start + CHUNK, samples)
-        blocks.append(_run(scenario, params.block(start, stop), axes))
+        block = _run(scenario, params.block(start, stop), axes)
+        if not variables:
+            variables = {
+                name: xr.Variable(
+                    var.dims, np.empty((samples, *var.shape[1:]), dtype=var.dtype), attrs=var.attrs
+                )
+                for name, var in block.items()
+            }
+        for name, var in block.items():
+            variables[name].values[start:stop] = var.values
         if progress is not None:
             progress(stop, samples)
-    variables = (
-        blocks[0]
-        if len(blocks) == 1
-        else {name: _concat([blk[name] for blk in blocks]) for name in blocks[0]}
-    )
     coords = {
         "sample": np.arange(samples),
         "year": axes.years,

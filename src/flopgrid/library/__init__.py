@@ -75,10 +75,13 @@ class Library:
 
     rows: pd.DataFrame
     specs: dict[tuple[str, str], ParameterSpec]
+    #: (table, parameter, item) → (years, value, low, high) in model units, sorted by year: the lookups
+    #: the simulator makes, kept out of pandas because they happen on every run.
+    index: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
     def ids(self, table: str) -> list[str]:
         """The items of ``table`` in file order."""
-        return list(dict.fromkeys(self.rows.loc[self.rows.table == table, "id"]))
+        return list(dict.fromkeys(item for (tab, _, item) in self.index if tab == table))
 
     def parameters(self, table: str) -> list[str]:
         """The parameters declared for ``table``."""
@@ -107,14 +110,14 @@ class Library:
         Returns three arrays of shape ``(len(items), len(years))``; NaN where an item lacks the
         parameter.
         """
-        sel = self.rows[(self.rows.table == table) & (self.rows.parameter == parameter)]
         out = np.full((3, len(items), len(years)), np.nan)
         for i, item in enumerate(items):
-            rows = sel[sel.id == item].sort_values("year")
-            if rows.empty:
+            entry = self.index.get((table, parameter, item))
+            if entry is None:
                 continue
-            for k, column in enumerate(("value_model", "low_model", "high_model")):
-                out[k, i] = np.interp(years, rows.year.to_numpy(float), rows[column].to_numpy(float))
+            at, *columns = entry
+            for k, column in enumerate(columns):
+                out[k, i] = np.interp(years, at, column)
         return out[0], out[1], out[2]
 
     def base_year(self, table: str, parameter: str) -> float:
@@ -205,7 +208,13 @@ def load_library() -> Library:
                 }
             )
     frame = pd.DataFrame.from_records(records)
-    return Library(rows=frame, specs=specs)
+    index = {}
+    for key, group in frame.groupby(["table", "parameter", "id"], sort=False):
+        group = group.sort_values("year")
+        index[key] = tuple(
+            group[c].to_numpy(float) for c in ("year", "value_model", "low_model", "high_model")
+        )
+    return Library(rows=frame, specs=specs, index=index)  # type: ignore[arg-type]
 
 
 __all__ = ["CALENDAR_YEAR", "TABLES", "Library", "ParameterSpec", "load_library"]

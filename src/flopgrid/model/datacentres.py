@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flopgrid.model import dot_last
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -76,11 +78,10 @@ def deploy(
     n_samples, n_years, n_regions = arrivals.shape[:3]
     life = np.broadcast_to(np.maximum(np.ceil(lifetime - 1e-9), 1).astype(int), (n_samples,))
     rows = np.arange(n_samples)
-    shape3 = (n_samples, n_years, n_regions)
-    added, retired = np.zeros(arrivals.shape), np.zeros(arrivals.shape)
-    installed, waiting = np.zeros(arrivals.shape), np.zeros(arrivals.shape)
-    dc_capacity, dc_existing = np.zeros(shape3), np.zeros(shape3)
-    grid, energised = np.zeros(shape3), np.zeros(shape3)
+    # Year-major while stepping (each year's slice is contiguous), sample-major on return.
+    by_year = (n_years, n_samples, *arrivals.shape[2:])
+    added, retired, installed, waiting = (np.zeros(by_year) for _ in range(4))
+    dc_capacity, dc_existing, grid, energised = (np.zeros((n_years, n_samples, n_regions)) for _ in range(4))
 
     initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
     in_service = initial.astype(float).copy()
@@ -93,16 +94,16 @@ def deploy(
     connected = industry * pue0
     for t in range(n_years):
         lag = t - life
-        cohort = np.where((lag >= 0)[:, None, None], added[rows, np.maximum(lag, 0)], 0.0)
+        cohort = np.where((lag >= 0)[:, None, None], added[np.maximum(lag, 0), rows], 0.0)
         out = cohort + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
         in_service = in_service - out
         # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
         in_service = np.where(in_service < 1e-6, 0.0, in_service)
 
         power = it_power[:, t]
-        used = np.sum(in_service * power, axis=-1)
+        used = dot_last(in_service, power)
         candidates = queue + arrivals[:, t]
-        demand = np.sum(candidates * power, axis=-1)
+        demand = dot_last(candidates, power)
         own = planned[:, t]
         wanted = np.maximum(industry, used + demand - own) if follow else industry
         shortfall = np.maximum((own + wanted) * pue[:, t] - own_firm[:, t] - connected, 0.0)
@@ -120,11 +121,10 @@ def deploy(
         queue = candidates - new
         in_service = in_service + new
 
-        added[:, t], retired[:, t], installed[:, t], waiting[:, t] = new, out, in_service, queue
-        dc_capacity[:, t], dc_existing[:, t], grid[:, t], energised[:, t] = (
-            capacity,
-            industry,
-            connected,
-            room,
-        )
+        added[t], retired[t], installed[t], waiting[t] = new, out, in_service, queue
+        dc_capacity[t], dc_existing[t], grid[t], energised[t] = capacity, industry, connected, room
+    added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised = (
+        np.ascontiguousarray(np.moveaxis(a, 0, 1))
+        for a in (added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised)
+    )
     return Deployment(installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised)

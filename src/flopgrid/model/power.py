@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopgrid.model import dot_last
+
 HOURS_PER_YEAR = 8760.0
 
 
@@ -29,9 +31,9 @@ def dispatch(demand: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.
     grid
         Energy bought from the grid, ``(sample, year, region)``.
     """
-    total = np.sum(available, axis=-1)
+    total = dot_last(available)
     with np.errstate(divide="ignore", invalid="ignore"):
         used = np.where(total > 0, np.minimum(demand / total, 1.0), 0.0)
     own = available * used[..., None]
-    grid = np.maximum(demand - np.sum(own, axis=-1), 0.0)
+    grid = np.maximum(demand - dot_last(own), 0.0)
     return own, grid

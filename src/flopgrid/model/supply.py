@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopgrid.model import dot_last
+
 #: The three production caps, in the order of the ``cap`` axis and of the bottleneck codes.
 CAPS = ("wafers", "packaging", "hbm")
 
@@ -96,15 +98,35 @@ def follow_demand(
     return cap
 
 
-def production(
-    wafers: np.ndarray,
-    packaging: np.ndarray,
-    hbm: np.ndarray,
+def per_chip(
     mix: np.ndarray,
     good_dies: np.ndarray,
     dies_per_package: np.ndarray,
     packages_per_wafer: np.ndarray,
     hbm_per_package: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logic wafers, interposer wafers and GB of HBM per accelerator of the mix.
+
+    Parameters
+    ----------
+    mix
+        Share of output by accelerator type, ``(sample|1, year, accelerator)``, summing to 1.
+    good_dies, dies_per_package, packages_per_wafer, hbm_per_package
+        Per accelerator type, broadcastable to ``(sample, year, accelerator)``.
+    """
+    return (
+        dot_last(mix, dies_per_package / good_dies),
+        dot_last(mix, 1.0 / packages_per_wafer),
+        dot_last(mix, hbm_per_package),
+    )
+
+
+def production(
+    wafers: np.ndarray,
+    packaging: np.ndarray,
+    hbm: np.ndarray,
+    mix: np.ndarray,
+    needs: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accelerators produced: the least of what wafers, packaging and HBM allow, for a fixed mix.
 
@@ -115,8 +137,8 @@ def production(
         shape ``(sample, year)``.
     mix
         Share of output by accelerator type, ``(sample|1, year, accelerator)``, summing to 1.
-    good_dies, dies_per_package, packages_per_wafer, hbm_per_package
-        Per accelerator type, broadcastable to ``(sample, year, accelerator)``.
+    needs
+        Wafers, interposer wafers and GB of HBM per accelerator of the mix (:func:`per_chip`).
 
     Returns
     -------
@@ -127,9 +149,7 @@ def production(
     bottleneck
         Index into ``CAPS`` of the binding cap, ``(sample, year)``.
     """
-    wafers_per_chip = np.sum(mix * dies_per_package / good_dies, axis=-1)
-    interposers_per_chip = np.sum(mix / packages_per_wafer, axis=-1)
-    hbm_per_chip = np.sum(mix * hbm_per_package, axis=-1)
+    wafers_per_chip, interposers_per_chip, hbm_per_chip = needs
     with np.errstate(divide="ignore", invalid="ignore"):
         # Each cap may vary by sample or not (an input that is not sampled has one row).
         caps = np.stack(
