@@ -49,7 +49,8 @@ def test_blocks_of_samples_agree_with_one_block(monkeypatch: pytest.MonkeyPatch)
         "seed-7t", samples=30, seed=5, progress=lambda done, total: progress.append(done)
     )
     xr.testing.assert_allclose(whole, chunked)
-    assert progress == [7, 14, 21, 28, 30]
+    # One call per block of 7 (the last has 2), counting up to all 30 in whatever order blocks finish.
+    assert len(progress) == 5 and progress == sorted(progress) and progress[-1] == 30
 
 
 def test_overrides_change_the_outcome() -> None:

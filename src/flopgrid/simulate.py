@@ -7,7 +7,9 @@ wraps the arrays in an ``xarray.Dataset`` with ``units`` and ``long_name`` on ev
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,9 @@ BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power", "none")
 #: (docs: research facts §2.1–2.2, recorded in the library's fabs, packaging and hbm sources).
 EXISTING_SUPPLY_REGION = {"fab": "TW", "packaging": "TW", "hbm": "KR"}
 REFERENCE_ACCELERATOR = "H100"
-CHUNK = 25_000
+CHUNK = 2_000
+#: Threads that run blocks of samples at once.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -576,23 +580,35 @@ def simulate(
     for table, parameter in params.library.specs:
         if table != "macro":
             params.get(table, parameter)
-    # Blocks of samples are written into arrays allocated once: Results of 100,000 samples are
-    # gigabytes, and concatenating blocks would copy them again.
-    variables: dict[str, xr.Variable] = {}
-    for start in range(0, samples, CHUNK):
+    # Blocks of samples run on a thread per core (numpy releases the GIL in its loops) and are written
+    # into arrays allocated once: Results of 100,000 samples are gigabytes, and concatenating blocks
+    # would copy them again.
+    starts = list(range(0, samples, CHUNK))
+    first = _run(scenario, params.block(0, min(CHUNK, samples)), axes)
+    variables = {
+        name: xr.Variable(var.dims, np.empty((samples, *var.shape[1:]), dtype=var.dtype), attrs=var.attrs)
+        for name, var in first.items()
+    }
+    done = 0
+
+    def store(start: int, block: dict[str, xr.Variable]) -> None:
+        nonlocal done
         stop = min(start + CHUNK, samples)
-        block = _run(scenario, params.block(start, stop), axes)
-        if not variables:
-            variables = {
-                name: xr.Variable(
-                    var.dims, np.empty((samples, *var.shape[1:]), dtype=var.dtype), attrs=var.attrs
-                )
-                for name, var in block.items()
-            }
         for name, var in block.items():
             variables[name].values[start:stop] = var.values
+        done += stop - start
         if progress is not None:
-            progress(stop, samples)
+            progress(done, samples)
+
+    store(0, first)
+    if len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts) - 1)) as pool:
+            futures = {
+                pool.submit(_run, scenario, params.block(a, min(a + CHUNK, samples)), axes): a
+                for a in starts[1:]
+            }
+            for future in as_completed(futures):
+                store(futures[future], future.result())
     coords = {
         "sample": np.arange(samples),
         "year": axes.years,
