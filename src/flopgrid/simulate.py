@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power", "none")
 EXISTING_SUPPLY_REGION = {"fab": "TW", "packaging": "TW", "hbm": "KR"}
 REFERENCE_ACCELERATOR = "H100"
 CHUNK = 2_000
+#: Fewest samples worth a block of their own.
+MIN_BLOCK = 250
 #: Threads that run blocks of samples at once.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
@@ -583,8 +585,10 @@ def simulate(
     # Blocks of samples run on a thread per core (numpy releases the GIL in its loops) and are written
     # into arrays allocated once: Results of 100,000 samples are gigabytes, and concatenating blocks
     # would copy them again.
-    starts = list(range(0, samples, CHUNK))
-    first = _run(scenario, params.block(0, min(CHUNK, samples)), axes)
+    # Medium runs are split so that every core gets a block; tiny ones are not worth a thread.
+    size = min(CHUNK, max(MIN_BLOCK, -(-samples // WORKERS)))
+    starts = list(range(0, samples, size))
+    first = _run(scenario, params.block(0, min(size, samples)), axes)
     variables = {
         name: xr.Variable(var.dims, np.empty((samples, *var.shape[1:]), dtype=var.dtype), attrs=var.attrs)
         for name, var in first.items()
@@ -593,7 +597,7 @@ def simulate(
 
     def store(start: int, block: dict[str, xr.Variable]) -> None:
         nonlocal done
-        stop = min(start + CHUNK, samples)
+        stop = min(start + size, samples)
         for name, var in block.items():
             variables[name].values[start:stop] = var.values
         done += stop - start
@@ -602,13 +606,19 @@ def simulate(
 
     store(0, first)
     if len(starts) > 1:
+        # At most two blocks per thread in flight: a finished future holds its block until stored, and
+        # holding them all would double the memory of a large run.
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts) - 1)) as pool:
-            futures = {
-                pool.submit(_run, scenario, params.block(a, min(a + CHUNK, samples)), axes): a
-                for a in starts[1:]
-            }
-            for future in as_completed(futures):
-                store(futures[future], future.result())
+            pending: dict[Future[dict[str, xr.Variable]], int] = {}
+            for index, start in enumerate(starts[1:]):
+                stop = min(start + size, samples)
+                pending[pool.submit(_run, scenario, params.block(start, stop), axes)] = start
+                if len(pending) >= 2 * WORKERS or index == len(starts) - 2:
+                    finished, _ = wait(
+                        pending, return_when=FIRST_COMPLETED if index < len(starts) - 2 else ALL_COMPLETED
+                    )
+                    for future in finished:
+                        store(pending.pop(future), future.result())
     coords = {
         "sample": np.arange(samples),
         "year": axes.years,
