@@ -39,14 +39,20 @@ for _ in range(2):
     years = results.sizes["year"]
     del results
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"samples": samples, "cold_s": times[0], "warm_s": times[1], "years": years, "peak_bytes": peak}}))
+print(json.dumps({{"samples": samples, "cold_s": times[0], "warm_s": times[1], "years": years,
+                  "peak_bytes": peak}}))
 """
 
 
 def run_child(samples: int) -> dict[str, float]:
     """Simulate in a fresh interpreter so peak memory and the cold run belong to this size alone."""
-    out = subprocess.run([sys.executable, "-c", CHILD.format(scenario=SCENARIO), str(samples)],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(scenario=SCENARIO), str(samples)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -66,9 +72,8 @@ def deterministic(repeats: int = 30) -> float:
 
 def scalar_reference(samples: int) -> float:
     sys.path.insert(0, str(ROOT / "tests"))
-    from reference import reference
-
     import flopgrid
+    from reference import reference
 
     scenario = flopgrid.load_scenario(SCENARIO)
     start = time.perf_counter()
@@ -78,14 +83,20 @@ def scalar_reference(samples: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 instead of 100,000 samples; 100 for "
-                        "the scalar reference (for a smoke run, not for the record)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10,000 instead of 100,000 samples; 100 for "
+        "the scalar reference (for a smoke run, not for the record)",
+    )
     args = parser.parse_args()
     large = 10_000 if args.quick else 100_000
     ref_samples = 100 if args.quick else 1_000
 
-    print(f"flopgrid simulate benchmark — scenario {SCENARIO}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"flopgrid simulate benchmark — scenario {SCENARIO}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     det = deterministic()
     rows = [run_child(n) for n in (ref_samples, large)]
     scalar = scalar_reference(ref_samples)
@@ -96,15 +107,22 @@ def main() -> None:
     for r in rows:
         per = r["warm_s"] / (r["samples"] * r["years"]) * 1e6
         label = f"{int(r['samples']):,} samples"
-        print(f"{label:<34}{r['cold_s']:>10.3f}{r['warm_s']:>10.3f}{per:>16.2f}{r['peak_bytes'] / 1e6:>10.0f}")
+        peak_mb = r["peak_bytes"] / 1e6
+        print(f"{label:<34}{r['cold_s']:>10.3f}{r['warm_s']:>10.3f}{per:>16.2f}{peak_mb:>10.0f}")
     label = f"scalar reference, {ref_samples:,} samples"
-    print(f"{label:<34}{'':>10}{scalar:>10.3f}"
-          f"{scalar / (ref_samples * vector['years']) * 1e6:>16.1f}{'':>10}")
+    print(
+        f"{label:<34}{'':>10}{scalar:>10.3f}{scalar / (ref_samples * vector['years']) * 1e6:>16.1f}{'':>10}"
+    )
     ratio = scalar / vector["warm_s"]
     print(f"\nvectorised / scalar on the same {ref_samples:,} samples: {ratio:,.0f}× faster")
-    print("targets: deterministic ≤ 0.050 s: " + ("met" if det <= 0.05 else "NOT met")
-          + f"; {large:,} samples ≤ 5 s (warm): " + ("met" if rows[-1]["warm_s"] <= 5 else "NOT met")
-          + "; ≥ 100× scalar: " + ("met" if ratio >= 100 else "NOT met"))
+    print(
+        "targets: deterministic ≤ 0.050 s: "
+        + ("met" if det <= 0.05 else "NOT met")
+        + f"; {large:,} samples ≤ 5 s (warm): "
+        + ("met" if rows[-1]["warm_s"] <= 5 else "NOT met")
+        + "; ≥ 100× scalar: "
+        + ("met" if ratio >= 100 else "NOT met")
+    )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"(this process: {usage.ru_utime + usage.ru_stime:.1f} s CPU)")
 
