@@ -201,23 +201,3 @@ def scenarios(
         "policy": {"exclude": exclude},
         "parameters": parameters,
     }
-
-
-def cached_series() -> Any:
-    """A memoised ``Library.series`` (pure: same table, parameter, items and years → same arrays).
-
-    The library filters a large DataFrame on every call; the tests resolve the same parameters for
-    hundreds of scenarios, so they patch this in (returning copies, since callers write into them).
-    """
-    from flopgrid.library import Library
-
-    original = Library.series
-    memo: dict[Any, tuple[Any, Any, Any]] = {}
-
-    def series(self: Any, table: str, parameter: str, items: list[str], years: Any) -> Any:
-        key = (id(self), table, parameter, tuple(items), tuple(float(y) for y in years))
-        if key not in memo:
-            memo[key] = original(self, table, parameter, items, years)
-        return tuple(a.copy() for a in memo[key])
-
-    return series

@@ -17,7 +17,7 @@ from flopgrid.errors import ScenarioError
 from flopgrid.simulate import prepare
 
 sys.path.insert(0, str(Path(__file__).parent))
-from strategies import cached_series, scenarios
+from strategies import scenarios
 
 HOURS = 8760.0
 RTOL = 1e-9
@@ -26,25 +26,12 @@ SETTINGS = settings(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _fast_library() -> Any:
-    from flopgrid.library import Library
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Library, "series", cached_series())
-        yield
-
-
 @st.composite
 def cases(draw: Any) -> tuple[dict[str, Any], int, int]:
-    """A scenario, a sample count and a seed. Several samples only for programmes with own fabs,
-    packaging and HBM: simulate() currently crashes on samples > 1 otherwise (see test_reference.py's
-    test_simulate_matches_reference_sampled_existing_industry and
-    test_sampled_programme_without_supply_builds), which would hide the properties checked here."""
+    """A scenario, a sample count and a seed."""
     existing = draw(st.booleans())
     mapping = draw(scenarios(existing=existing, supply_chain=not existing))
-    samples = 1 if existing else draw(st.integers(1, 3))
-    return mapping, samples, draw(st.integers(0, 2**32 - 1))
+    return mapping, draw(st.integers(1, 3)), draw(st.integers(0, 2**32 - 1))
 
 
 def run(mapping: dict[str, Any], samples: int = 1, seed: int = 0) -> Any:

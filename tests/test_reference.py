@@ -16,7 +16,7 @@ from flopgrid.errors import ScenarioError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reference import reference
-from strategies import cached_series, scenarios
+from strategies import scenarios
 
 RTOL = 1e-9
 #: Absolute tolerances per variable, in its unit: values that should be 0 may come out as rounding
@@ -76,15 +76,6 @@ COMPARED = [
     "largest_run",
     "largest_run_distributed",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fast_library() -> Any:
-    from flopgrid.library import Library
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Library, "series", cached_series())
-        yield
 
 
 def _atol(name: str) -> float:
