@@ -338,7 +338,9 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             if existing:
                 if "H100" in accs:
                     initial[r][accs.index("H100")] = P.reg("existing_ai_fleet", s, 0, r)
-                C_ex0[r] = P.reg("existing_ai_dc_capacity", s, 0, r)
+                # §4: at least the capacity the existing fleet itself draws
+                fleet_power = sum(initial[r][a] * P("accelerators", "it_power", s, 0, r, a) for a in range(A))
+                C_ex0[r] = max(P.reg("existing_ai_dc_capacity", s, 0, r), fleet_power)
             in_service = list(initial[r])
             queue = [0.0] * A
             C_ex = C_ex0[r]

@@ -23,9 +23,10 @@ from rich.table import Table
 
 from flopgrid import __version__
 from flopgrid.errors import FlopgridError
+from flopgrid.layout import axes_for
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import load_scenario, shipped_scenarios
-from flopgrid.simulate import axes_for, simulate
+from flopgrid.simulate import simulate
 
 app = typer.Typer(
     add_completion=False,

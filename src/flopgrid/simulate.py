@@ -1,8 +1,9 @@
 """The simulator: a scenario's plan → outcomes, year by year, vectorised over Monte Carlo samples.
 
-The model is documented equation by equation in ``docs/model.md``; each stage lives in
-``flopgrid.model``. This module lays out the axes, resolves parameters, runs the stages in order and
-wraps the arrays in an ``xarray.Dataset`` with ``units`` and ``long_name`` on every variable.
+The model is documented equation by equation in ``docs/model.md``; the stages' arithmetic lives in
+``flopgrid.model``. This module resolves parameters, runs the stages in order on blocks of samples
+(one thread per core), and wraps the arrays in an ``xarray.Dataset`` whose variables are declared in
+``VARIABLES`` with their dimensions, ``units`` and ``long_name``.
 """
 
 from __future__ import annotations
@@ -19,177 +20,142 @@ import xarray as xr
 
 from flopgrid import __version__
 from flopgrid.errors import ScenarioError
-from flopgrid.library import Library, load_library
+from flopgrid.layout import (
+    REFERENCE_ACCELERATOR,
+    Axes,
+    allocation,
+    axes_for,
+    build_arrays,
+    mix_by_year,
+    purchases,
+)
+from flopgrid.library import load_library
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, dot_last, power, supply
+from flopgrid.model import datacentres, dot_last, finance, power, supply
 from flopgrid.model.builds import BuildArrays
-from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides, used_items
-from flopgrid.scenario import Scenario, load_scenario, shares_in
+from flopgrid.model.finance import ASSETS
+from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides
+from flopgrid.scenario import Scenario, load_scenario
 
-ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator")
 BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power", "none")
-#: Where the existing industry's supply-chain capacity sits, for attributing its trend capex: TSMC's
+#: Where the existing industry's supply-chain capacity sits, for attributing its capex: TSMC's
 #: leading-edge and CoWoS capacity is in Taiwan; HBM is made by SK hynix and Samsung in South Korea
-#: (docs: research facts §2.1–2.2, recorded in the library's fabs, packaging and hbm sources).
+#: (research facts §2.1–2.2, recorded in the library's fabs, packaging and hbm sources).
 EXISTING_SUPPLY_REGION = {"fab": "TW", "packaging": "TW", "hbm": "KR"}
-REFERENCE_ACCELERATOR = "H100"
+#: Samples per block: small enough that a block's temporaries are reused heap memory, not fresh pages.
 CHUNK = 2_000
 #: Fewest samples worth a block of their own.
 MIN_BLOCK = 250
 #: Threads that run blocks of samples at once.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
+_Y, _YR, _YRA = ("year",), ("year", "region"), ("year", "region", "accelerator")
+#: Every Results variable: dimensions after ``sample``, units and long name.
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "wafers_ai": (_Y, "wafer", "leading-edge wafers available to AI accelerators"),
+    "wafer_capacity": (_YR, "wafer", "leading-edge wafer starts (capacity)"),
+    "packaging_capacity": (_Y, "wafer", "advanced-packaging interposer wafers"),
+    "hbm_supply": (_Y, "GB", "HBM output"),
+    "production_cap": (("year", "cap"), "chip", "accelerators each input alone would allow"),
+    "production_bottleneck": (_Y, "1", "binding cap on accelerator production"),
+    "accelerators_produced": (("year", "accelerator"), "chip", "accelerators produced"),
+    "accelerators_shipped": (_YRA, "chip", "accelerators delivered to the region"),
+    "accelerators_installed": (_YRA, "chip", "accelerators in service at year end"),
+    "accelerators_added": (_YRA, "chip", "accelerators installed during the year"),
+    "accelerators_retired": (_YRA, "chip", "accelerators retired during the year"),
+    "accelerators_waiting": (_YRA, "chip", "accelerators delivered but not installed (no energised room)"),
+    "h100e": (_YR, "H100e", "installed compute in H100-equivalents (dense BF16)"),
+    "flops_peak": (_YR, "FLOP/s", "installed peak dense BF16 compute"),
+    "flops_effective": (_YR, "FLOP/s", "installed compute at model FLOP utilisation"),
+    "largest_run": (_Y, "FLOP", "largest training run on one campus"),
+    "largest_run_distributed": (_Y, "FLOP", "largest run with a share of the whole fleet"),
+    "dc_capacity": (_YR, "W", "data-centre IT capacity built"),
+    "dc_energised": (_YR, "W", "data-centre IT capacity energised"),
+    "grid_connection": (_YR, "W", "grid connection for data centres"),
+    "firm_power": (_YR, "W", "firm power available to data centres"),
+    "plant_capacity": ((*_YR, "source"), "W", "nameplate capacity of the scenario's own plants"),
+    "it_power": (_YR, "W", "all-in IT rating of the installed fleet"),
+    "facility_power": (_YR, "W", "average facility power draw"),
+    "energy": (_YR, "Wh", "facility electricity use"),
+    "it_energy": (_YR, "Wh", "IT electricity use"),
+    "generation": ((*_YR, "source"), "Wh", "electricity supplied to data centres by source"),
+    "emissions": (_YR, "kg", "greenhouse-gas emissions (CO2e)"),
+    "water": (_YR, "m^3", "water consumed on site and in generation"),
+    "capex": ((*_YR, "asset"), "USD", "capital expenditure"),
+    "opex": ((*_YR, "asset"), "USD", "operating expenditure"),
+    "bottleneck": (_Y, "1", "binding constraint of the year"),
+}
+FLAGS = {
+    "bottleneck": BOTTLENECKS,
+    "production_bottleneck": supply.CAPS,
+}
+
 
 @dataclass(frozen=True)
-class Axes:
-    """The coordinates of one run."""
+class Construction:
+    """Builds of one kind with their sampled lead times and when each is online."""
 
-    years: np.ndarray
-    regions: list[str]
-    accelerators: list[str]
-    sources: list[str]
+    items: list[Any]
+    builds: BuildArrays
+    lead: np.ndarray  # (sample|1, B) years
+    online: np.ndarray  # (sample|1, year, B) years since completion; < 0 before
 
+    def capacity(self) -> np.ndarray:
+        """Nameplate online, ``(sample|1, year, B)``."""
+        out: np.ndarray = (self.online >= 0) * self.builds.size
+        return out
 
-def _mix_by_year(
-    scenario: Scenario, library: Library, years: np.ndarray, accelerators: list[str]
-) -> np.ndarray:
-    """Output shares by accelerator type, ``(year, accelerator)``."""
-    mix = np.zeros((len(years), len(accelerators)))
-    steps = scenario.chips.steps("mix", int(years[0]))
-    for t, year in enumerate(years):
-        if steps is None:
-            mix[t, accelerators.index(default_mix(library, years[t : t + 1])[0])] = 1.0
-            continue
-        for name, share in shares_in(steps, int(year)).items():
-            mix[t, accelerators.index(name)] = share
-    return mix
+    def quoted(self) -> np.ndarray:
+        """Quoted all-in capex per build (count × capex), NaN where none was quoted."""
+        return np.array([np.nan if x.capex is None else x.capex * x.count for x in self.items])
 
 
-def default_mix(library: Library, years: np.ndarray) -> list[str]:
-    """For each year, the newest accelerator in volume (by first volume year), the fastest on ties."""
-    names = library.ids("accelerators")
-    first, _, _ = library.series("accelerators", "first_volume_year", names, years[:1])
-    speed, _, _ = library.series("accelerators", "flops_bf16", names, years[:1])
-    out = []
-    for year in years:
-        ranked = sorted(
-            (f, s, n) for f, s, n in zip(first[:, 0], speed[:, 0], names, strict=True) if f <= year
-        )
-        out.append(ranked[-1][2] if ranked else names[int(np.argmin(first[:, 0]))])
-    return out
+def _construct(
+    items: list[Any],
+    table: str,
+    params: ParameterSet,
+    axes: Axes,
+    size: Callable[[Any], float],
+    item: Callable[[Any], int] | None = None,
+) -> Construction:
+    builds = build_arrays(items, axes, size, item)
+    lead = bld.at_start(params.get(table, "lead_time"), axes.years, builds)
+    return Construction(items, builds, lead, bld.years_online(axes.years, builds, lead))
 
 
-def axes_for(scenario: Scenario, library: Library) -> Axes:
-    """The regions, accelerators and power sources a scenario touches."""
-    years = np.array(scenario.years)
-    b = scenario.builds
-    all_regions = library.ids("regions")
-    named = [
-        x.region for kind in (b.fabs, b.packaging, b.hbm, b.datacentres, b.power, b.purchases) for x in kind
-    ]
-    for shares in (scenario.chips.steps("allocation", int(years[0])) or {}).values():
-        named.extend(shares)
-    regions = all_regions if scenario.existing_industry else used_items(named, all_regions)
-    regions = regions or all_regions
-    mix = scenario.chips.steps("mix", int(years[0]))
-    chips: list[str] = (
-        default_mix(library, years) if mix is None else [name for shares in mix.values() for name in shares]
-    )
-    chips += [d.accelerator for d in b.datacentres if d.accelerator] + [p.accelerator for p in b.purchases]
-    if scenario.existing_industry:
-        chips.append(REFERENCE_ACCELERATOR)
-    accelerators = used_items(chips, library.ids("accelerators"))
-    sources = used_items(["grid", *(p.source for p in b.power)], library.ids("power_sources"))
-    return Axes(years, regions, accelerators, sources)
+@dataclass(frozen=True)
+class Supply:
+    mix: np.ndarray  # (1, year, accelerator)
+    wafers_ai: np.ndarray  # (sample|1, year)
+    wafer_capacity: np.ndarray  # (sample|1, year, region)
+    packaging: np.ndarray  # (sample|1, year)
+    hbm: np.ndarray  # (sample|1, year)
+    produced: np.ndarray  # (sample, year, accelerator)
+    caps: np.ndarray  # (sample, year, cap)
+    bottleneck: np.ndarray  # (sample, year)
+    existing_added: dict[str, np.ndarray]  # asset → capacity the existing industry added, (sample, year)
+    fabs: Construction
+    packaging_lines: Construction
+    hbm_lines: Construction
 
 
-def _builds(
-    items: list[Any], axes: Axes, size: Callable[[Any], float], item: Callable[[Any], int] | None = None
-) -> BuildArrays:
-    if not items:
-        return BuildArrays.empty()
-    return BuildArrays(
-        start=np.array([x.start for x in items], dtype=float),
-        size=np.array([size(x) for x in items], dtype=float),
-        region=np.array([axes.regions.index(x.region) for x in items]),
-        item=np.array([item(x) if item else 0 for x in items]),
-    )
+def _supply(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply:
+    """Fabs, packaging and HBM → accelerators produced (docs/model.md §2)."""
+    p, lib, b = params.get, params.library, scenario.builds
+    years, n_y, n_r = axes.years.astype(float), len(axes.years), len(axes.regions)
+    fabs = _construct(b.fabs, "fabs", params, axes, lambda x: x.count * x.capacity)
+    packaging_lines = _construct(b.packaging, "packaging", params, axes, lambda x: x.count * x.capacity)
+    hbm_lines = _construct(b.hbm, "hbm", params, axes, lambda x: x.count * x.capacity)
 
+    ramps = (bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fabs.builds)[:, None, :] for k in (1, 2, 3))
+    fab_output = supply.ramp(fabs.online, *ramps) * fabs.builds.size  # (S, Y, B) wafers a year
+    ai_share = np.array([x.ai_share for x in b.fabs])
+    wafers_ai = dot_last(fab_output, ai_share) if b.fabs else np.zeros((1, n_y))
+    wafer_capacity = bld.to_regions(fab_output, fabs.builds, n_r) if b.fabs else np.zeros((1, n_y, n_r))
+    packaging = dot_last(packaging_lines.capacity()) if b.packaging else np.zeros((1, n_y))
+    hbm = dot_last(hbm_lines.capacity()) if b.hbm else np.zeros((1, n_y))
 
-def _allocation(scenario: Scenario, params: ParameterSet, axes: Axes, dc_builds: BuildArrays) -> np.ndarray:
-    """Shares of output by region for each accelerator type, ``(year, region, accelerator)``."""
-    n_y, n_r, n_a = len(axes.years), len(axes.regions), len(axes.accelerators)
-    shares = np.zeros((n_y, n_r))
-    steps = scenario.chips.steps("allocation", int(axes.years[0]))
-    if steps is not None:
-        for t, year in enumerate(axes.years):
-            for name, share in shares_in(steps, int(year)).items():
-                shares[t, axes.regions.index(name)] = share
-    elif not scenario.existing_industry and len(dc_builds):
-        # Programme only: chips go where the programme's campuses are, in proportion to their size.
-        started = (axes.years[:, None] >= dc_builds.start[None, :]) * dc_builds.size[None, :]
-        started = np.where(started.sum(axis=1, keepdims=True) > 0, started, dc_builds.size[None, :])
-        onehot = np.zeros((len(dc_builds), n_r))
-        onehot[np.arange(len(dc_builds)), dc_builds.region] = 1.0
-        shares = started @ onehot
-    else:
-        shares = np.nan_to_num(params.library.series("regions", "chip_share", axes.regions, axes.years)[0].T)
-    by_type = np.repeat(shares[:, :, None], n_a, axis=2)
-    for rule in scenario.policy.exclude:
-        r = axes.regions.index(rule.region) if rule.region in axes.regions else None
-        if r is None:
-            continue
-        if rule.accelerator == "*":
-            by_type[:, r, :] = 0.0
-        elif rule.accelerator in axes.accelerators:
-            by_type[:, r, axes.accelerators.index(rule.accelerator)] = 0.0
-    total = by_type.sum(axis=1, keepdims=True)
-    if np.any(total == 0):
-        t, _, a = np.argwhere(total == 0)[0]
-        raise ScenarioError(
-            f"no region may receive {axes.accelerators[a]} in {axes.years[t]}: the allocation and "
-            "policy.exclude leave every share at 0; allow at least one region",
-            file=scenario.source_file,
-            path="chips.allocation",
-        )
-    out: np.ndarray = by_type / total
-    return out
-
-
-def _var(data: np.ndarray, dims: tuple[str, ...], units: str, long_name: str) -> xr.Variable:
-    return xr.Variable(dims, data, attrs={"units": units, "long_name": long_name})
-
-
-def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.Variable]:
-    """Run every stage on one block of samples; returns the result variables."""
-    p = params.get
-    years = axes.years.astype(float)
-    n_r, n_a = len(axes.regions), len(axes.accelerators)
-    b = scenario.builds
-    lib = params.library
-
-    # ---- supply: fabs, packaging, HBM → accelerators produced
-    fab_b = _builds(b.fabs, axes, lambda x: x.count * x.capacity)
-    fab_ai = np.array([x.ai_share for x in b.fabs])
-    fab_lead = bld.at_start(p("fabs", "lead_time"), axes.years, fab_b)
-    online = bld.years_online(axes.years, fab_b, fab_lead)
-    level = supply.ramp(
-        online, *(bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fab_b)[:, None, :] for k in (1, 2, 3))
-    )
-    fab_output = level * fab_b.size  # (S, Y, B) wafers a year
-    wafers_ai = dot_last(fab_output, fab_ai) if len(fab_b) else np.zeros((1, len(years)))
-    wafer_capacity = bld.to_regions(fab_output, fab_b, n_r) if len(fab_b) else np.zeros((1, len(years), n_r))
-
-    pack_b = _builds(b.packaging, axes, lambda x: x.count * x.capacity)
-    pack_lead = bld.at_start(p("packaging", "lead_time"), axes.years, pack_b)
-    pack_online = (bld.years_online(axes.years, pack_b, pack_lead) >= 0) * pack_b.size
-    hbm_b = _builds(b.hbm, axes, lambda x: x.count * x.capacity)
-    hbm_lead = bld.at_start(p("hbm", "lead_time"), axes.years, hbm_b)
-    hbm_online = (bld.years_online(axes.years, hbm_b, hbm_lead) >= 0) * hbm_b.size
-    packaging_cap = dot_last(pack_online) if len(pack_b) else np.zeros((1, len(years)))
-    hbm_cap = dot_last(hbm_online) if len(hbm_b) else np.zeros((1, len(years)))
-
-    mix = _mix_by_year(scenario, lib, axes.years, axes.accelerators)[None]
+    mix = mix_by_year(scenario, lib, axes)[None]
     diameter = p("fabs", "wafer_diameter")[:, :, 0, :]
     good_dies = supply.good_dies_per_wafer(
         p("accelerators", "logic_die_area")[:, :, 0, :], p("fabs", "defect_density")[:, :, 0, :], diameter
@@ -209,302 +175,290 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, xr.V
     if scenario.existing_industry:
         base = lib.base_year("fabs", "existing_capacity")
         level, growth = p("fabs", "existing_capacity")[..., 0, 0], p("fabs", "capacity_growth")[..., 0, 0]
+        share = p("fabs", "ai_share")[..., 0, 0]
         fab_now = supply.trend(level, growth, years, base)
         existing_added["fab"] = (
-            np.maximum(fab_now - supply.trend(level, growth, years - 1, base), 0.0)
-            * p("fabs", "ai_share")[..., 0, 0]
+            np.maximum(fab_now - supply.trend(level, growth, years - 1, base), 0.0) * share
         )
-        wafers_ai = wafers_ai + fab_now * p("fabs", "ai_share")[..., 0, 0]
+        wafers_ai = wafers_ai + fab_now * share
         tw = axes.regions.index(EXISTING_SUPPLY_REGION["fab"])
         wafer_capacity = wafer_capacity + np.eye(n_r)[tw] * fab_now[..., None]
         chips_from_wafers = wafers_ai / needs[0]
-        for asset, level_name, growth_name, per_chip, own in (
-            (
-                "packaging",
-                "existing_capacity",
-                "capacity_growth",
-                needs[1],
-                packaging_cap,
-            ),
-            ("hbm", "existing_supply", "supply_growth", needs[2], hbm_cap),
+        for asset, level_name, growth_name, per_chip in (
+            ("packaging", "existing_capacity", "capacity_growth", needs[1]),
+            ("hbm", "existing_supply", "supply_growth", needs[2]),
         ):
+            own = packaging if asset == "packaging" else hbm
             known = p(asset, level_name)[..., 0, 0]
+            last = lib.base_year(asset, level_name)
             need = np.maximum(chips_from_wafers * per_chip - own, 0.0)
-            cap = supply.follow_demand(
-                known, p(asset, growth_name)[..., 0, 0], need, years, lib.base_year(asset, level_name)
-            )
-            # Capacity the year before the horizon: the data's own step into the first year, applied
-            # to this sample's level.
-            series = lib.series(asset, level_name, [SINGLE[asset]], np.array([years[0] - 1, years[0]]))[0][0]
-            start = known[:, :1] * (series[0] / series[1] if series[1] > 0 else 1.0)
-            before = np.concatenate([np.broadcast_to(start, (cap.shape[0], 1)), cap[:, :-1]], axis=1)
-            existing_added[asset] = np.maximum(cap - before, 0.0)
+            cap = supply.follow_demand(known, p(asset, growth_name)[..., 0, 0], need, years, last)
+            # The year before the horizon: the data's own step into the first year, at this sample's level.
+            step = lib.series(asset, level_name, [SINGLE[asset]], np.array([years[0] - 1, years[0]]))[0][0]
+            before = known[:, :1] * (step[0] / step[1] if step[1] > 0 else 1.0)
+            existing_added[asset] = finance.added(cap, before)
             if asset == "packaging":
-                packaging_cap = packaging_cap + cap
+                packaging = packaging + cap
             else:
-                hbm_cap = hbm_cap + cap
+                hbm = hbm + cap
 
-    produced, caps, prod_bottleneck = supply.production(wafers_ai, packaging_cap, hbm_cap, mix, needs)
+    produced, caps, bottleneck = supply.production(wafers_ai, packaging, hbm, mix, needs)
+    return Supply(
+        mix,
+        wafers_ai,
+        wafer_capacity,
+        packaging,
+        hbm,
+        produced,
+        caps,
+        bottleneck,
+        existing_added,
+        fabs,
+        packaging_lines,
+        hbm_lines,
+    )
 
-    # ---- deployment: data centres, firm power, fleet
-    dc_b = _builds(b.datacentres, axes, lambda x: x.count * x.it_power)
-    dc_lead = bld.at_start(p("datacentres", "lead_time"), axes.years, dc_b)
-    dc_online = (bld.years_online(axes.years, dc_b, dc_lead) >= 0) * dc_b.size
-    planned = bld.to_regions(dc_online, dc_b, n_r) if len(dc_b) else np.zeros((1, len(years), n_r))
-    pue = p("datacentres", "pue")[..., 0]
-    region_p = {
-        name: p("regions", name)[..., 0]
-        for name in (
-            "existing_ai_dc_capacity",
-            "max_new_power",
-            "electricity_price",
-            "grid_carbon_intensity",
-            "construction_cost_factor",
-            "existing_ai_fleet",
-        )
-    }
-    existing_dc = region_p["existing_ai_dc_capacity"][:, 0] if scenario.existing_industry else None
 
-    k_grid = axes.sources.index("grid")
-    pw_b = _builds(b.power, axes, lambda x: x.count * x.capacity, lambda x: axes.sources.index(x.source))
-    pw_lead = bld.at_start(p("power_sources", "lead_time"), axes.years, pw_b)
-    pw_online = (bld.years_online(axes.years, pw_b, pw_lead) >= 0) * pw_b.size
-    n_k = len(axes.sources)
+@dataclass(frozen=True)
+class Deployment:
+    campuses: Construction
+    plants: Construction
+    plant_capacity: np.ndarray  # (sample|1, year, region, source)
+    own_firm: np.ndarray  # (sample|1, year, region)
+    arrivals: np.ndarray  # (sample, year, region, accelerator)
+    initial: np.ndarray  # (sample|1, region, accelerator)
+    existing_dc: np.ndarray | None  # (sample|1, region): the industry's IT capacity before the horizon
+    fleet: datacentres.Deployment
+
+
+def _deployment(scenario: Scenario, params: ParameterSet, axes: Axes, produced: np.ndarray) -> Deployment:
+    """Shipment, data centres, firm power and the fleet (docs/model.md §3–4)."""
+    p, b = params.get, scenario.builds
+    n_y, n_r, n_k = len(axes.years), len(axes.regions), len(axes.sources)
+    campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_power)
+    planned = (
+        bld.to_regions(campuses.capacity(), campuses.builds, n_r)
+        if b.datacentres
+        else np.zeros((1, n_y, n_r))
+    )
+    plants = _construct(
+        b.power,
+        "power_sources",
+        params,
+        axes,
+        lambda x: x.count * x.capacity,
+        lambda x: axes.sources.index(x.source),
+    )
     plant_capacity = (
-        bld.to_regions_items(pw_online, pw_b, n_r, n_k) if len(pw_b) else np.zeros((1, len(years), n_r, n_k))
+        bld.to_regions_items(plants.capacity(), plants.builds, n_r, n_k)
+        if b.power
+        else np.zeros((1, n_y, n_r, n_k))
     )
     own_firm = dot_last(plant_capacity, p("power_sources", "firm_capacity_credit"))
 
-    allocation = _allocation(scenario, params, axes, dc_b)[None]
-    arrivals = produced[:, :, None, :] * allocation
-    purchases = np.zeros((len(years), n_r, n_a))
-    for x in b.purchases:
-        purchases[
-            np.searchsorted(axes.years, x.year),
-            axes.regions.index(x.region),
-            axes.accelerators.index(x.accelerator),
-        ] += x.quantity
-    arrivals = arrivals + purchases[None]
-    fleet0 = region_p["existing_ai_fleet"][:, 0]  # (S|1, R)
-    initial = np.zeros((fleet0.shape[0], n_r, n_a))
+    shares = allocation(scenario, params.library, axes, campuses.builds)[None]
+    arrivals = produced[:, :, None, :] * shares + purchases(scenario, axes)[None]
+    fleet0 = p("regions", "existing_ai_fleet")[:, 0, :, 0]  # (S|1, R)
+    initial = np.zeros((fleet0.shape[0], n_r, len(axes.accelerators)))
     if scenario.existing_industry and REFERENCE_ACCELERATOR in axes.accelerators:
         initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = fleet0
-    it_power = p("accelerators", "it_power")
-    lifetime = p("datacentres", "accelerator_lifetime")[:, 0, 0, 0]
+    existing_dc = None
+    if scenario.existing_industry:
+        # The fleet in service before the horizon sits in capacity that exists: at least what it draws,
+        # whatever the two (independently drawn) data say.
+        drawn = dot_last(initial, p("accelerators", "it_power")[:, 0])
+        existing_dc = np.maximum(p("regions", "existing_ai_dc_capacity")[:, 0, :, 0], drawn)
     fleet = datacentres.deploy(
-        arrivals, planned, own_firm, pue, region_p["max_new_power"], it_power, lifetime, initial, existing_dc
+        arrivals,
+        planned,
+        own_firm,
+        p("datacentres", "pue")[..., 0],
+        p("regions", "max_new_power")[..., 0],
+        p("accelerators", "it_power"),
+        p("datacentres", "accelerator_lifetime")[:, 0, 0, 0],
+        initial,
+        existing_dc,
     )
-    dc_capacity, energised, grid = fleet.dc_capacity, fleet.energised, fleet.grid
-    before = np.zeros((1, 1, n_r)) if existing_dc is None else existing_dc[:, None, :]
-    dc_existing_added = np.diff(fleet.dc_existing, axis=1, prepend=before + 0 * fleet.dc_existing[:, :1])
-    grid_added = np.diff(grid, axis=1, prepend=before * pue[:, :1] + 0 * grid[:, :1])
+    return Deployment(campuses, plants, plant_capacity, own_firm, arrivals, initial, existing_dc, fleet)
 
-    # ---- power and energy
+
+@dataclass(frozen=True)
+class Energy:
+    it_rating: np.ndarray  # (sample, year, region) W
+    it_energy: np.ndarray  # (sample, year, region) Wh
+    energy: np.ndarray  # facility, Wh
+    own: np.ndarray  # (sample, year, region, source) Wh generated by own plants and used
+    grid: np.ndarray  # (sample, year, region) Wh bought
+    generation: np.ndarray  # own and grid by source, Wh
+    emissions: np.ndarray
+    water: np.ndarray
+
+
+def _energy(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
+    """Energy, own generation and the grid, emissions, water (docs/model.md §5)."""
+    p, fleet = params.get, d.fleet
     hours = power.HOURS_PER_YEAR
-    utilisation = p("datacentres", "utilisation")[..., 0]
-    previous = np.concatenate(
-        [
-            np.broadcast_to(initial[:, None], (fleet.installed.shape[0], 1, *fleet.installed.shape[2:])),
-            fleet.installed[:, :-1],
-        ],
-        axis=1,
-    )
-    average_fleet = (previous + fleet.installed) / 2
-    it_rating = dot_last(fleet.installed, it_power)
-    it_energy = dot_last(average_fleet, it_power) * utilisation * hours
-    facility_energy = it_energy * pue
-    capacity_factor = p("power_sources", "capacity_factor")
-    own_available = plant_capacity * capacity_factor * hours
-    own_available[..., k_grid] = 0.0  # grid "builds" are connections: their energy is bought
-    own_energy, grid_energy = power.dispatch(facility_energy, own_available)
-    generation = own_energy.copy()
-    generation[..., k_grid] = grid_energy
+    it_power = p("accelerators", "it_power")
+    start = np.broadcast_to(d.initial[:, None], (fleet.installed.shape[0], 1, *fleet.installed.shape[2:]))
+    average_fleet = (np.concatenate([start, fleet.installed[:, :-1]], axis=1) + fleet.installed) / 2
+    it_energy = dot_last(average_fleet, it_power) * p("datacentres", "utilisation")[..., 0] * hours
+    energy = it_energy * p("datacentres", "pue")[..., 0]
+    k_grid = axes.sources.index("grid")
+    available = d.plant_capacity * p("power_sources", "capacity_factor") * hours
+    available[..., k_grid] = 0.0  # grid "builds" are connections: their energy is bought
+    own, grid = power.dispatch(energy, available)
+    generation = own.copy()
+    generation[..., k_grid] = grid
     carbon = np.nan_to_num(p("power_sources", "carbon_intensity"))
-    emissions = dot_last(own_energy, carbon) + grid_energy * region_p["grid_carbon_intensity"]
+    emissions = dot_last(own, carbon) + grid * p("regions", "grid_carbon_intensity")[..., 0]
     water = it_energy * p("datacentres", "wue")[..., 0] + dot_last(generation, p("power_sources", "water"))
+    return Energy(
+        dot_last(fleet.installed, it_power), it_energy, energy, own, grid, generation, emissions, water
+    )
 
-    # ---- money: capex by asset class, opex
-    ccf = region_p["construction_cost_factor"]  # (S|1, Y, R)
-    n_s = max(produced.shape[0], fleet.installed.shape[0])
-    capex = np.zeros((n_s, len(years), n_r, len(ASSETS)))
 
-    def book(
-        asset: str, items: list[Any], builds: BuildArrays, unit_cost: np.ndarray, lead: np.ndarray
-    ) -> None:
-        if not len(builds):
-            return
-        factor = bld.at_start(ccf[..., None], axes.years, builds)
-        cost = builds.size * bld.at_start(unit_cost, axes.years, builds) * factor
-        quoted = np.array([np.nan if x.capex is None else x.capex * x.count for x in items])
-        cost = np.where(np.isnan(quoted), cost, quoted)
-        spend = bld.spend_profile(axes.years, builds, lead) * cost[:, None, :]
-        capex[..., ASSETS.index(asset)] += bld.to_regions(spend, builds, n_r)
-
-    book("fab", b.fabs, fab_b, p("fabs", "capex"), fab_lead)
-    book("packaging", b.packaging, pack_b, p("packaging", "capex"), pack_lead)
-    book("hbm", b.hbm, hbm_b, p("hbm", "capex"), hbm_lead)
-    book("datacentre", b.datacentres, dc_b, p("datacentres", "capex"), dc_lead)
-    book("power", b.power, pw_b, p("power_sources", "capex"), pw_lead)
-    for asset, added in existing_added.items():
+def _money(
+    scenario: Scenario, params: ParameterSet, axes: Axes, s: Supply, d: Deployment, e: Energy
+) -> tuple[np.ndarray, np.ndarray]:
+    """Capex and opex by year, region and asset class (docs/model.md §6)."""
+    p, fleet = params.get, d.fleet
+    n_r, k_grid = len(axes.regions), axes.sources.index("grid")
+    ccf = p("regions", "construction_cost_factor")[..., 0]  # (S|1, Y, R)
+    n_s = max(s.produced.shape[0], fleet.installed.shape[0])
+    capex = np.zeros((n_s, len(axes.years), n_r, len(ASSETS)))
+    for asset, table, built in (
+        ("fab", "fabs", s.fabs),
+        ("packaging", "packaging", s.packaging_lines),
+        ("hbm", "hbm", s.hbm_lines),
+        ("datacentre", "datacentres", d.campuses),
+        ("power", "power_sources", d.plants),
+    ):
+        if built.items:
+            capex[..., ASSETS.index(asset)] += finance.build_capex(
+                built.builds, p(table, "capex"), ccf, built.quoted(), axes.years, built.lead, n_r
+            )
+    for asset, added in s.existing_added.items():
         r = axes.regions.index(EXISTING_SUPPLY_REGION[asset])
-        unit_capex = p({"fab": "fabs", "packaging": "packaging", "hbm": "hbm"}[asset], "capex")
-        unit = unit_capex[:, :, min(r, unit_capex.shape[2] - 1), 0]
-        capex[..., r, ASSETS.index(asset)] += added * unit * ccf[..., r]
-    capex[..., ASSETS.index("datacentre")] += dc_existing_added * p("datacentres", "capex")[..., 0] * ccf
-    capex[..., ASSETS.index("power")] += grid_added * p("power_sources", "capex")[..., k_grid] * ccf
-    capex[..., ASSETS.index("accelerator")] += dot_last(arrivals, p("accelerators", "price"))
+        unit = p({"fab": "fabs", "packaging": "packaging", "hbm": "hbm"}[asset], "capex")
+        capex[..., r, ASSETS.index(asset)] += added * unit[:, :, min(r, unit.shape[2] - 1), 0] * ccf[..., r]
+    before = np.zeros((1, n_r)) if d.existing_dc is None else d.existing_dc
+    pue = p("datacentres", "pue")[..., 0]
+    capex[..., ASSETS.index("datacentre")] += (
+        finance.added(fleet.dc_existing, before[:, None]) * p("datacentres", "capex")[..., 0] * ccf
+    )
+    capex[..., ASSETS.index("power")] += (
+        finance.added(fleet.grid, (before * pue[:, 0])[:, None])
+        * p("power_sources", "capex")[..., k_grid]
+        * ccf
+    )
+    capex[..., ASSETS.index("accelerator")] += dot_last(d.arrivals, p("accelerators", "price"))
 
     opex = np.zeros_like(capex)
     fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
     fuel[..., k_grid] = 0.0
     opex[..., ASSETS.index("power")] = (
-        grid_energy * region_p["electricity_price"]
-        + dot_last(own_energy, fuel)
-        + dot_last(plant_capacity, p("power_sources", "fixed_om"))
+        e.grid * p("regions", "electricity_price")[..., 0]
+        + dot_last(e.own, fuel)
+        + dot_last(d.plant_capacity, p("power_sources", "fixed_om"))
     )
-    opex[..., ASSETS.index("datacentre")] = dc_capacity * p("datacentres", "opex")[..., 0]
+    opex[..., ASSETS.index("datacentre")] = fleet.dc_capacity * p("datacentres", "opex")[..., 0]
+    return capex, opex
 
-    # ---- operations: compute and the largest training run
+
+def _operations(
+    scenario: Scenario, params: ParameterSet, axes: Axes, s: Supply, d: Deployment, e: Energy
+) -> dict[str, np.ndarray]:
+    """Compute in service and the largest training runs (docs/model.md §7)."""
+    p, fleet = params.get, d.fleet
     flops = p("accelerators", "flops_bf16")  # (S|1, Y, 1, A)
-    reference = lib.series("accelerators", "flops_bf16", [REFERENCE_ACCELERATOR], axes.years[:1])[0][0, 0]
+    reference = params.library.series("accelerators", "flops_bf16", [REFERENCE_ACCELERATOR], axes.years[:1])[
+        0
+    ][0, 0]
     flops_peak = dot_last(fleet.installed, flops)
-    h100e = flops_peak / reference
     mfu = p("datacentres", "mfu")[:, :, 0, 0]
     duration = p("datacentres", "training_duration")[:, :, 0, 0]
-    flops_per_watt = flops[:, :, 0, :] / it_power[:, :, 0, :]  # (S|1, Y, A)
-    best = np.max(np.where(mix > 0, flops_per_watt, 0.0), axis=-1)
+    flops_per_watt = flops[:, :, 0, :] / p("accelerators", "it_power")[:, :, 0, :]  # (S|1, Y, A)
+    best = np.max(np.where(s.mix > 0, flops_per_watt, 0.0), axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        filled = np.where(energised > 0, np.minimum(it_rating / energised, 1.0), 0.0)
-        usable = np.where(dc_capacity > 0, energised / dc_capacity, 0.0) * filled  # (S, Y, R)
+        filled = np.where(fleet.energised > 0, np.minimum(e.it_rating / fleet.energised, 1.0), 0.0)
+        usable = np.where(fleet.dc_capacity > 0, fleet.energised / fleet.dc_capacity, 0.0) * filled
     campus_flops = np.zeros_like(best)
-    if len(dc_b):
-        per_campus = np.array([x.it_power for x in b.datacentres])
+    if d.campuses.items:
+        per_campus = np.array([x.it_power for x in d.campuses.items])
         kind = np.array(
-            [axes.accelerators.index(x.accelerator) if x.accelerator else -1 for x in b.datacentres]
+            [axes.accelerators.index(x.accelerator) if x.accelerator else -1 for x in d.campuses.items]
         )
         campus_fpw = np.where(kind >= 0, flops_per_watt[..., np.maximum(kind, 0)], best[..., None])
-        built = bld.years_online(axes.years, dc_b, dc_lead) >= 0
-        campus = built * per_campus * usable[:, :, dc_b.region] * campus_fpw
+        campus = (d.campuses.online >= 0) * per_campus * usable[:, :, d.campuses.builds.region] * campus_fpw
         campus_flops = np.max(campus, axis=-1)
     if scenario.existing_industry:
         campus_flops = np.maximum(campus_flops, p("datacentres", "largest_campus")[:, :, 0, 0] * best)
-    largest_run = campus_flops * mfu * duration
     share = p("datacentres", "largest_run_share")[:, :, 0, 0]
-    distributed_run = dot_last(flops_peak) * share * mfu * duration
+    return {
+        "h100e": flops_peak / reference,
+        "flops_peak": flops_peak,
+        "flops_effective": flops_peak * mfu[..., None],
+        "largest_run": campus_flops * mfu * duration,
+        "largest_run_distributed": dot_last(flops_peak) * share * mfu * duration,
+    }
 
-    # ---- bottleneck: a deployment constraint when chips wait, else the production cap
+
+def _bottleneck(scenario: Scenario, d: Deployment, production: np.ndarray) -> np.ndarray:
+    """The binding constraint of each year (docs/model.md §8), as an index into ``BOTTLENECKS``."""
+    fleet = d.fleet
     waiting = dot_last(fleet.waiting)  # (S, Y, R)
     # Chips wait for power where capacity is short of firm power, or where the industry would have
     # built more had power allowed it; otherwise for shells (the scenario's own campuses).
-    power_short = (energised < dc_capacity - 1e-6 * np.maximum(dc_capacity, 1.0)) | (
-        scenario.existing_industry
-    )
+    short = fleet.energised < fleet.dc_capacity - 1e-6 * np.maximum(fleet.dc_capacity, 1.0)
+    power_short = short | scenario.existing_industry
     stuck_power = dot_last(np.where(power_short, waiting, 0.0))
     stuck_dc = dot_last(np.where(power_short, 0.0, waiting))
-    arrived = arrivals.sum(axis=(2, 3))
-    stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(arrived, 1.0)
+    stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(d.arrivals.sum(axis=(2, 3)), 1.0)
     # Without any modelled production (chips only bought), no production cap can bind.
+    b = scenario.builds
     produces = scenario.existing_industry or bool(b.fabs or b.packaging or b.hbm)
-    idle = prod_bottleneck if produces else np.full_like(prod_bottleneck, BOTTLENECKS.index("none"))
-    bottleneck = np.where(stuck, np.where(stuck_power >= stuck_dc, 4, 3), idle).astype(np.int8)
+    idle = production if produces else np.full_like(production, BOTTLENECKS.index("none"))
+    deploy = np.where(stuck_power >= stuck_dc, BOTTLENECKS.index("power"), BOTTLENECKS.index("datacentres"))
+    out: np.ndarray = np.where(stuck, deploy, idle).astype(np.int8)
+    return out
 
-    S = "sample"
-    var = _var
-    flags = {"flag_values": list(range(len(BOTTLENECKS))), "flag_meanings": " ".join(BOTTLENECKS)}
-    bottleneck_var = var(
-        np.broadcast_to(bottleneck, (n_s, len(years))), (S, "year"), "1", "binding constraint of the year"
-    )
-    bottleneck_var.attrs.update(flags)
-    production_var = var(
-        np.broadcast_to(prod_bottleneck.astype(np.int8), (n_s, len(years))),
-        (S, "year"),
-        "1",
-        "binding cap on accelerator production",
-    )
-    production_var.attrs.update({"flag_values": [0, 1, 2], "flag_meanings": " ".join(supply.CAPS)})
 
-    def full(a: np.ndarray) -> np.ndarray:
-        """Every sample, also where the input did not vary by sample."""
-        return np.broadcast_to(a, (n_s, *a.shape[1:])) if a.shape[0] != n_s else a
-
-    SYR, SYRA = (S, "year", "region"), (S, "year", "region", "accelerator")
+def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.ndarray]:
+    """Run every stage on one block of samples; returns the arrays named in ``VARIABLES``."""
+    s = _supply(scenario, params, axes)
+    d = _deployment(scenario, params, axes, s.produced)
+    e = _energy(params, axes, d)
+    capex, opex = _money(scenario, params, axes, s, d, e)
+    fleet = d.fleet
     return {
-        "wafers_ai": var(
-            full(np.broadcast_to(wafers_ai, (wafers_ai.shape[0], len(years)))),
-            (S, "year"),
-            "wafer",
-            "leading-edge wafers available to AI accelerators",
-        ),
-        "wafer_capacity": var(full(wafer_capacity), SYR, "wafer", "leading-edge wafer starts (capacity)"),
-        "packaging_capacity": var(
-            full(np.broadcast_to(packaging_cap, (packaging_cap.shape[0], len(years)))),
-            (S, "year"),
-            "wafer",
-            "advanced-packaging interposer wafers",
-        ),
-        "hbm_supply": var(
-            full(np.broadcast_to(hbm_cap, (hbm_cap.shape[0], len(years)))),
-            (S, "year"),
-            "GB",
-            "HBM output",
-        ),
-        "production_cap": var(
-            full(caps),
-            (S, "year", "cap"),
-            "chip",
-            "accelerators each input alone would allow",
-        ),
-        "production_bottleneck": production_var,
-        "accelerators_produced": var(
-            full(produced),
-            (S, "year", "accelerator"),
-            "chip",
-            "accelerators produced",
-        ),
-        "accelerators_shipped": var(full(arrivals), SYRA, "chip", "accelerators delivered to the region"),
-        "accelerators_installed": var(fleet.installed, SYRA, "chip", "accelerators in service at year end"),
-        "accelerators_added": var(fleet.added, SYRA, "chip", "accelerators installed during the year"),
-        "accelerators_retired": var(fleet.retired, SYRA, "chip", "accelerators retired during the year"),
-        "accelerators_waiting": var(
-            fleet.waiting, SYRA, "chip", "accelerators delivered but not installed (no energised room)"
-        ),
-        "h100e": var(h100e, SYR, "H100e", "installed compute in H100-equivalents (dense BF16)"),
-        "flops_peak": var(flops_peak, SYR, "FLOP/s", "installed peak dense BF16 compute"),
-        "flops_effective": var(
-            flops_peak * mfu[..., None], SYR, "FLOP/s", "installed compute at model FLOP utilisation"
-        ),
-        "largest_run": var(full(largest_run), (S, "year"), "FLOP", "largest training run on one campus"),
-        "largest_run_distributed": var(
-            full(distributed_run),
-            (S, "year"),
-            "FLOP",
-            "largest run with a share of the whole fleet",
-        ),
-        "dc_capacity": var(full(dc_capacity), SYR, "W", "data-centre IT capacity built"),
-        "dc_energised": var(full(energised), SYR, "W", "data-centre IT capacity energised"),
-        "grid_connection": var(full(grid), SYR, "W", "grid connection for data centres"),
-        "firm_power": var(full(own_firm + grid), SYR, "W", "firm power available to data centres"),
-        "plant_capacity": var(
-            full(plant_capacity),
-            (*SYR, "source"),
-            "W",
-            "nameplate capacity of the scenario's own plants",
-        ),
-        "it_power": var(it_rating, SYR, "W", "all-in IT rating of the installed fleet"),
-        "facility_power": var(full(facility_energy / hours), SYR, "W", "average facility power draw"),
-        "energy": var(full(facility_energy), SYR, "Wh", "facility electricity use"),
-        "it_energy": var(full(it_energy), SYR, "Wh", "IT electricity use"),
-        "generation": var(
-            full(generation),
-            (*SYR, "source"),
-            "Wh",
-            "electricity supplied to data centres by source",
-        ),
-        "emissions": var(full(emissions), SYR, "kg", "greenhouse-gas emissions (CO2e)"),
-        "water": var(full(water), SYR, "m^3", "water consumed on site and in generation"),
-        "capex": var(capex, (*SYR, "asset"), "USD", "capital expenditure"),
-        "opex": var(opex, (*SYR, "asset"), "USD", "operating expenditure"),
-        "bottleneck": bottleneck_var,
+        "wafers_ai": s.wafers_ai,
+        "wafer_capacity": s.wafer_capacity,
+        "packaging_capacity": s.packaging,
+        "hbm_supply": s.hbm,
+        "production_cap": s.caps,
+        "production_bottleneck": s.bottleneck.astype(np.int8),
+        "accelerators_produced": s.produced,
+        "accelerators_shipped": d.arrivals,
+        "accelerators_installed": fleet.installed,
+        "accelerators_added": fleet.added,
+        "accelerators_retired": fleet.retired,
+        "accelerators_waiting": fleet.waiting,
+        **_operations(scenario, params, axes, s, d, e),
+        "dc_capacity": fleet.dc_capacity,
+        "dc_energised": fleet.energised,
+        "grid_connection": fleet.grid,
+        "firm_power": d.own_firm + fleet.grid,
+        "plant_capacity": d.plant_capacity,
+        "it_power": e.it_rating,
+        "facility_power": e.energy / power.HOURS_PER_YEAR,
+        "energy": e.energy,
+        "it_energy": e.it_energy,
+        "generation": e.generation,
+        "emissions": e.emissions,
+        "water": e.water,
+        "capex": capex,
+        "opex": opex,
+        "bottleneck": _bottleneck(scenario, d, s.bottleneck),
     }
 
 
@@ -582,24 +536,29 @@ def simulate(
     for table, parameter in params.library.specs:
         if table != "macro":
             params.get(table, parameter)
-    # Blocks of samples run on a thread per core (numpy releases the GIL in its loops) and are written
-    # into arrays allocated once: Results of 100,000 samples are gigabytes, and concatenating blocks
-    # would copy them again.
-    # Medium runs are split so that every core gets a block; tiny ones are not worth a thread.
+    # Blocks of samples run on a thread per core (numpy releases the GIL in its loops). Medium runs are
+    # split so that every core gets a block; tiny ones are not worth a thread.
     size = min(CHUNK, max(MIN_BLOCK, -(-samples // WORKERS)))
     starts = list(range(0, samples, size))
     first = _run(scenario, params.block(0, min(size, samples)), axes)
-    variables = {
-        name: xr.Variable(var.dims, np.empty((samples, *var.shape[1:]), dtype=var.dtype), attrs=var.attrs)
-        for name, var in first.items()
+    coords: dict[str, Any] = {
+        "sample": np.arange(samples),
+        "year": axes.years,
+        "region": axes.regions,
+        "accelerator": axes.accelerators,
+        "source": axes.sources,
+        "asset": list(ASSETS),
+        "cap": list(supply.CAPS),
     }
+    # Results of 100,000 samples are gigabytes: blocks are written into arrays allocated once.
+    variables = {name: _allocate(name, first[name], samples, coords) for name in VARIABLES}
     done = 0
 
-    def store(start: int, block: dict[str, xr.Variable]) -> None:
+    def store(start: int, block: dict[str, np.ndarray]) -> None:
         nonlocal done
         stop = min(start + size, samples)
-        for name, var in block.items():
-            variables[name].values[start:stop] = var.values
+        for name, var in variables.items():
+            var.values[start:stop] = block[name]
         done += stop - start
         if progress is not None:
             progress(done, samples)
@@ -609,25 +568,15 @@ def simulate(
         # At most two blocks per thread in flight: a finished future holds its block until stored, and
         # holding them all would double the memory of a large run.
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts) - 1)) as pool:
-            pending: dict[Future[dict[str, xr.Variable]], int] = {}
+            pending: dict[Future[dict[str, np.ndarray]], int] = {}
             for index, start in enumerate(starts[1:]):
                 stop = min(start + size, samples)
                 pending[pool.submit(_run, scenario, params.block(start, stop), axes)] = start
-                if len(pending) >= 2 * WORKERS or index == len(starts) - 2:
-                    finished, _ = wait(
-                        pending, return_when=FIRST_COMPLETED if index < len(starts) - 2 else ALL_COMPLETED
-                    )
+                last = index == len(starts) - 2
+                if len(pending) >= 2 * WORKERS or last:
+                    finished, _ = wait(pending, return_when=ALL_COMPLETED if last else FIRST_COMPLETED)
                     for future in finished:
                         store(pending.pop(future), future.result())
-    coords = {
-        "sample": np.arange(samples),
-        "year": axes.years,
-        "region": axes.regions,
-        "accelerator": axes.accelerators,
-        "source": axes.sources,
-        "asset": list(ASSETS),
-        "cap": list(supply.CAPS),
-    }
     ds = xr.Dataset(variables, coords=coords)
     ds.attrs.update(
         {
@@ -643,3 +592,13 @@ def simulate(
         }
     )
     return ds
+
+
+def _allocate(name: str, first: np.ndarray, samples: int, coords: dict[str, Any]) -> xr.Variable:
+    """An empty Results variable for every sample, with its declared dimensions, units and name."""
+    dims, units, long_name = VARIABLES[name]
+    shape = (samples, *(len(coords[dim]) for dim in dims))
+    attrs: dict[str, Any] = {"units": units, "long_name": long_name}
+    if name in FLAGS:
+        attrs.update({"flag_values": list(range(len(FLAGS[name]))), "flag_meanings": " ".join(FLAGS[name])})
+    return xr.Variable(("sample", *dims), np.empty(shape, dtype=first.dtype), attrs=attrs)

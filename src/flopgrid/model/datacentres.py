@@ -72,8 +72,8 @@ def deploy(
     initial
         Fleet in service before the first year, ``(sample|1, region, accelerator)``.
     existing_dc
-        The existing industry's IT capacity before the first year, ``(sample|1, region)``; None when the
-        existing industry is not modelled (then only the scenario's campuses exist).
+        The existing industry's IT capacity before the first year, ``(sample|1, region)``; None when
+        the existing industry is not modelled (then only the scenario's campuses exist).
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
     life = np.broadcast_to(np.maximum(np.ceil(lifetime - 1e-9), 1).astype(int), (n_samples,))
