@@ -109,3 +109,29 @@ def test_nothing_is_saved_when_the_run_fails(write_yaml: Callable[[str], Path], 
     out = tmp_path / "results.nc"
     runner.invoke(app, ["run", str(write_yaml(TINY.replace("year: 2026", "year: 2099"))), "--out", str(out)])
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t + "builds: [\n", "malformed YAML"),  # malformed YAML
+        (lambda t: t.replace("horizon:", "horizn:"), "Did you mean 'horizon'?"),  # unknown key
+        (lambda t: t.replace("100 MW", "100"), "bare number"),  # missing unit
+        (lambda t: t.replace("100 MW", "100 MB"), "a power is expected"),  # wrong unit
+        (lambda t: t.replace("100 MW", "-100 MW"), "greater than 0"),  # negative
+        (lambda t: t + "parameters: {datacentres: {pue: 0.3}}\n", "between 1 and 5"),  # absurd
+        (lambda t: t.replace("region: US, it_power", "region: Mars, it_power"), "unknown region"),
+        (lambda t: t.replace("accelerator: H100", "accelerator: H1000"), "unknown accelerator"),
+        (lambda t: t.replace("year: 2026", "year: 2031"), "outside the horizon"),
+    ],
+)
+def test_every_kind_of_bad_input_exits_2(
+    write_yaml: Callable[[str], Path], edit: Callable[[str], str], expected: str
+) -> None:
+    path = write_yaml(edit(TINY))
+    for command in (["run", str(path)], ["check", str(path)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert expected in result.stderr
+        assert str(path) in result.stderr
+        assert "Traceback" not in result.output
