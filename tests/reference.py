@@ -19,7 +19,7 @@ import numpy as np
 from flopgrid.simulate import prepare
 
 H = 8760.0
-ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator")
+ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator", "network")
 CAPS = ("wafers", "packaging", "hbm")
 BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power")
 SINGLE = {"fabs": "leading_edge", "packaging": "cowos", "hbm": "hbm", "datacentres": "ai_campus"}
@@ -483,6 +483,9 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 )
                 capex[t, r, ASSETS.index("accelerator")] += sum(
                     D[t][r][a] * P("accelerators", "price", s, t, r, a) for a in range(A)
+                )
+                capex[t, r, ASSETS.index("network")] = capex[t, r, ASSETS.index("accelerator")] * P(
+                    "datacentres", "network_capex_share", s, t, r
                 )
 
         # ------------------------------------------------------------------ §7 operations

@@ -68,8 +68,20 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _finite(data: Any) -> Any:
+    """The data with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    if isinstance(data, float | np.floating) and not math.isfinite(data):
+        return None
+    return data
+
+
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def _fmt(value: float) -> str:
@@ -181,9 +193,19 @@ _TOTAL_ROWS: tuple[tuple[str, str, float, str], ...] = (
     ("capex_datacentre", "  of which data centres", 1e9, "B USD"),
     ("capex_power", "  of which power and grid", 1e9, "B USD"),
     ("capex_accelerator", "  of which accelerators", 1e9, "B USD"),
+    ("capex_network", "  of which cluster networking", 1e9, "B USD"),
     ("opex", "opex over the horizon", 1e9, "B USD"),
     ("largest_run_end", "largest single-campus training run at the end", 1.0, "FLOP"),
     ("first_bottleneck", "binding constraint in the first year", 1.0, ""),
+    ("revenue", "money: revenue over the horizon", 1e9, "B USD"),
+    ("financing", "money: financing drawn from the tranches", 1e9, "B USD"),
+    ("funding_gap", "money: funding gap over the horizon", 1e9, "B USD"),
+    ("npv", "money: NPV at the discount rate", 1e9, "B USD"),
+    ("irr", "money: IRR", 0.01, "%/year"),
+    ("payback_year", "money: payback year", 1.0, ""),
+    ("peak_cash_need", "money: peak cumulative cash need", 1e9, "B USD"),
+    ("lcoc_per_h100e_hour", "money: levelised cost per H100e-hour", 1.0, "USD"),
+    ("lcoc_per_1e21_flop", "money: levelised cost per 1e21 FLOP", 1.0, "USD"),
 )
 
 
@@ -193,9 +215,142 @@ def _totals_table(totals: dict[str, dict[str, float | str]]) -> Table:
         table.add_column(name, justify="right" if name == "value" else "left")
     for key, label, scale, unit in _TOTAL_ROWS:
         value = totals[key]["value"]
-        shown = _fmt(value / scale) if isinstance(value, float) else str(value)
+        if key == "payback_year" and isinstance(value, float):
+            shown = "never" if value != value else f"{value:.0f}"
+        else:
+            shown = _fmt(value / scale) if isinstance(value, float) else str(value)
         table.add_row(label, shown, unit)
     return table
+
+
+@app.command()
+def finance(
+    scenario: ScenarioArg = None,
+    samples: Annotated[
+        int, typer.Option("--samples", "-n", min=1, max=1_000_000, help="Monte Carlo samples.")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same results.")] = 0,
+    nominal: Annotated[
+        bool,
+        typer.Option("--nominal", help="Per-year money in nominal USD at the scenario's finance.inflation."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the cash-flow table, the headline returns, and whether the financing covers the plan."""
+    with user_errors():
+        loaded = load_scenario(scenario)
+        results = simulate(loaded, samples=samples, seed=seed)
+        money = results.flopgrid.finance(nominal=nominal)
+    table = money["table"]
+    assert isinstance(table, pd.DataFrame)
+    tranches = [
+        {
+            "name": t.name,
+            "investor": t.investor,
+            "kind": t.kind,
+            "region": t.region,
+            "amount": t.total,
+            "years": sorted(t.draws()),
+            "rate": t.rate,
+            "tenor": t.tenor,
+        }
+        for t in loaded.finance.tranches
+    ]
+    if as_json:
+        _print_json(
+            {
+                "scenario": loaded.name,
+                "file": loaded.source_file,
+                "samples": samples,
+                "seed": seed,
+                "currency": money["currency"],
+                "revenue": loaded.finance.revenue.kind,
+                "tranches": tranches,
+                "years": table.reset_index().to_dict(orient="records"),
+                **{key: value for key, value in money.items() if key not in ("table", "currency")},
+            }
+        )
+        return
+    shown = table.copy()
+    money_columns = [c for c in shown.columns if c != "dscr"]
+    shown[money_columns] = shown[money_columns] / 1e9
+    shown.columns = [f"{c} [B USD]" if c != "dscr" else "dscr [x]" for c in shown.columns]
+    out.print(
+        _table(
+            shown,
+            f"{loaded.name}: cash flows, {money['currency']}"
+            + ("; median over samples" if samples > 1 else "")
+            + f"; revenue: {loaded.finance.revenue.kind}",
+        )
+    )
+    if tranches:
+        listing = Table(title="financing tranches", title_justify="left", header_style="bold")
+        for name in ("name", "investor", "kind", "region", "amount [B USD]", "years", "rate", "tenor"):
+            listing.add_column(name)
+        for t in tranches:
+            years = t["years"]
+            assert isinstance(years, list)
+            listing.add_row(
+                str(t["name"]),
+                str(t["investor"] or ""),
+                str(t["kind"]),
+                str(t["region"] or ""),
+                _fmt(float(str(t["amount"])) / 1e9),
+                f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]),
+                "" if t["rate"] is None else f"{float(str(t['rate'])) * 100:.2f}%/year",
+                "" if t["tenor"] is None else f"{float(str(t['tenor'])):.0f} year",
+            )
+        out.print(listing)
+    coverage, returns = money["coverage"], money["returns"]
+    split, comparisons, breakdown = money["split"], money["comparisons"], money["lcoc_breakdown"]
+    assert isinstance(coverage, dict) and isinstance(returns, dict)
+    assert isinstance(split, dict) and isinstance(comparisons, dict) and isinstance(breakdown, dict)
+    head = Table(title="headline (median over samples)", title_justify="left", header_style="bold")
+    for name in ("figure", "value", "unit"):
+        head.add_column(name, justify="right" if name == "value" else "left")
+    rows: list[tuple[str, float, float, str]] = [
+        ("financing committed (tranches)", coverage["committed"], 1e9, "B USD"),
+        ("spend: capex + opex", coverage["spend"], 1e9, "B USD"),
+        ("  capex", coverage["capex"], 1e9, "B USD"),
+        ("  opex", coverage["opex"], 1e9, "B USD"),
+        ("revenue", coverage["revenue"], 1e9, "B USD"),
+        ("debt service", coverage["debt_service"], 1e9, "B USD"),
+        ("committed − spend", coverage["committed_minus_spend"], 1e9, "B USD"),
+        ("funding gap (after revenue and cash carried)", coverage["funding_gap"], 1e9, "B USD"),
+        ("cash at the end", coverage["cash_end"], 1e9, "B USD"),
+        ("NPV at the discount rate", returns["npv"], 1e9, "B USD"),
+        ("IRR", returns["irr"], 0.01, "%/year"),
+        ("payback year", returns["payback_year"], 1.0, ""),
+        ("peak cumulative cash need", returns["peak_cash_need"], 1e9, "B USD"),
+        ("discount rate", returns["discount_rate"], 0.01, "%/year"),
+        ("weighted cost of the tranches", returns["financing_cost"], 0.01, "%/year"),
+        ("levelised cost per H100e-hour", returns["lcoc_per_h100e_hour"], 1.0, "USD"),
+        ("levelised cost per 1e21 FLOP", returns["lcoc_per_1e21_flop"], 1.0, "USD"),
+    ]
+    rows += [(f"  per H100e-hour: {asset}", value, 1.0, "USD") for asset, value in breakdown.items()]
+    rows += [(f"capex split: {group}", item["share"], 0.01, "% of capex") for group, item in split.items()]
+    for name, item in comparisons.items():
+        label = name.replace("_", " ") + f" ({item['benchmark_year']})"
+        rows.append(
+            (label, item["value"], 0.01 if "share" in name else 1.0, "%" if "share" in name else "years")
+        )
+    for label, value, scale, unit in rows:
+        if label == "payback year":
+            head.add_row(label, "never" if value != value else f"{value:.0f}", unit)
+        else:
+            head.add_row(label, _fmt(value / scale), unit)
+    out.print(head)
+    if coverage["covered"]:
+        verdict = (
+            f"The financing covers the plan: no funding gap; {_fmt(coverage['cash_end'] / 1e9)} B USD "
+            "of cash is left at the end."
+        )
+    else:
+        verdict = (
+            f"The financing does NOT cover the plan: a funding gap of {_fmt(coverage['funding_gap'] / 1e9)} "
+            f"B USD over the horizon, from {coverage['first_gap_year']}."
+        )
+    out.print(verdict)
 
 
 @app.command()

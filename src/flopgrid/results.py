@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from flopgrid.errors import FlopgridError
+from flopgrid.library import load_library
 
 #: Results are an xarray.Dataset; this alias names the type in signatures.
 Results = xr.Dataset
@@ -32,6 +33,30 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, float, str], ...] = (
     ("opex", "opex", 1e9, "B USD"),
     ("largest_run", "largest_run", 1.0, "FLOP"),
 )
+
+
+#: Base year of the real USD the model computes in (nominal reporting inflates from it).
+BASE_YEAR = 2024
+#: Capex groups of the spend split: the plan's fabs, its chips, its data centres and its power.
+SPLIT = {
+    "fabs": ("fab", "packaging", "hbm"),
+    "chips": ("accelerator",),
+    "datacentres": ("datacentre", "network"),
+    "power": ("power",),
+}
+#: Library benchmarks for the spend: (table, item, parameter); the latest year in the library is used.
+BENCHMARKS = {
+    "world_gdp": ("macro", "world", "gdp"),
+    "us_gdp": ("macro", "US", "gdp"),
+    "hyperscaler_capex": ("macro", "hyperscalers", "capex"),
+    "tsmc_revenue": ("macro", "TSMC", "revenue"),
+}
+
+
+def _median(values: np.ndarray) -> float:
+    """The median over samples of the finite values; NaN when none is finite (no warning)."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else float("nan")
 
 
 def decode(var: xr.DataArray) -> xr.DataArray:
@@ -119,9 +144,118 @@ class ResultsAccessor:
         }
         for asset in ds.asset.values:
             out[f"capex_{asset}"] = {"value": float(capex.sel(asset=asset)), "unit": "USD"}
+        out["revenue"] = {"value": flow("revenue"), "unit": "USD"}
+        out["financing"] = {"value": flow("financing_in"), "unit": "USD"}
+        out["funding_gap"] = {"value": flow("funding_gap"), "unit": "USD"}
+        for name in (
+            "npv",
+            "irr",
+            "payback_year",
+            "peak_cash_need",
+            "lcoc_per_h100e_hour",
+            "lcoc_per_1e21_flop",
+        ):
+            out[name] = {"value": _median(ds[name].values), "unit": ds[name].attrs["units"]}
         first = self.bottlenecks()
         out["first_bottleneck"] = {"value": str(first["bottleneck"].iloc[0]), "unit": ""}
         return out
+
+    def finance(self, nominal: bool = False) -> dict[str, object]:
+        """The money view: a per-year cash-flow table, the headline returns, whether the financing
+        covers the plan, the spend split and comparisons with the economy (medians over samples).
+
+        With ``nominal``, money per year is inflated from the base year at the scenario's
+        ``finance.inflation``; horizon figures (NPV, levelised costs) stay real.
+        """
+        ds = self._ds
+        years = ds.year.values
+        inflation = float(ds.attrs.get("inflation", 0.0))
+        scale = (1.0 + inflation) ** (years - BASE_YEAR) if nominal else np.ones(len(years))
+
+        def per_year(var: xr.DataArray) -> np.ndarray:
+            summed = var.sum([d for d in var.dims if d not in ("sample", "year")])
+            return np.array([_median(summed.values[:, t]) for t in range(len(years))])
+
+        table = pd.DataFrame(index=pd.Index(years, name="year"))
+        for asset in ds.asset.values:
+            table[f"capex_{asset}"] = per_year(ds["capex"].sel(asset=asset)) * scale
+        for name in (
+            "opex",
+            "revenue",
+            "financing_in",
+            "debt_service",
+            "net_cash_flow",
+            "funding_gap",
+            "cash",
+        ):
+            table[name] = per_year(ds[name]) * scale
+        table["dscr"] = per_year(ds["dscr"])
+
+        def total(name: str) -> float:
+            var = ds[name]
+            return _median(var.sum([d for d in var.dims if d != "sample"]).values)
+
+        capex, opex = total("capex"), total("opex")
+        committed = total("financing_in")
+        gap, cash_end = total("funding_gap"), _median(ds["cash"].values[:, -1])
+        gaps = ds["funding_gap"].values
+        short = np.flatnonzero(np.median(gaps, axis=0) > 0)
+        by_asset = ds["capex"].sum(["year", "region"])
+        split = {
+            group: _median(by_asset.sel(asset=list(members)).sum("asset").values)
+            for group, members in SPLIT.items()
+        }
+        library = load_library()
+        benchmarks = {
+            name: (float(library.index[(t, par, item)][1][-1]), int(library.index[(t, par, item)][0][-1]))
+            for name, (t, item, par) in BENCHMARKS.items()
+        }
+        spend = capex + opex
+        return {
+            "currency": f"USD ({'nominal' if nominal else 'real'} {BASE_YEAR} base)",
+            "table": table,
+            "returns": {
+                name: _median(ds[name].values)
+                for name in (
+                    "npv",
+                    "irr",
+                    "payback_year",
+                    "peak_cash_need",
+                    "discount_rate",
+                    "financing_cost",
+                    "lcoc_per_h100e_hour",
+                    "lcoc_per_1e21_flop",
+                )
+            },
+            "lcoc_breakdown": {
+                str(asset): _median(ds["lcoc_breakdown"].sel(asset=asset).values) for asset in ds.asset.values
+            },
+            "coverage": {
+                "committed": committed,
+                "spend": spend,
+                "capex": capex,
+                "opex": opex,
+                "revenue": total("revenue"),
+                "debt_service": total("debt_service"),
+                "committed_minus_spend": committed - spend,
+                "funding_gap": gap,
+                "cash_end": cash_end,
+                "covered": bool(gap <= 1e-6 * max(spend, 1.0)),
+                "first_gap_year": int(years[short[0]]) if short.size else None,
+            },
+            "split": {
+                group: {"value": value, "share": value / capex if capex else float("nan")}
+                for group, value in split.items()
+            },
+            "comparisons": {
+                f"spend_share_of_{name}" if "gdp" in name else f"spend_in_years_of_{name}": {
+                    "value": spend / value,
+                    "benchmark": value,
+                    "benchmark_year": year,
+                }
+                for name, (value, year) in benchmarks.items()
+            },
+        }
 
     def to_frame(self, name: str) -> pd.DataFrame:
         """One variable as a long table with a ``value`` column and a ``unit`` column."""
@@ -161,10 +295,12 @@ class ResultsAccessor:
 
     def long_frame(self) -> pd.DataFrame:
         """Every variable as rows of (variable, unit, sample, year, region, accelerator, source, asset,
-        cap, value); dimensions a variable lacks are empty."""
-        dims = ["sample", "year", "region", "accelerator", "source", "asset", "cap"]
+        cap, financing, value); dimensions a variable lacks are empty."""
+        dims = ["sample", "year", "region", "accelerator", "source", "asset", "cap", "financing"]
         frames = []
         for name in self._ds.data_vars:
+            if self._ds[name].size == 0:
+                continue
             frame = self.to_frame(str(name))
             frame.insert(0, "variable", str(name))
             frames.append(frame)

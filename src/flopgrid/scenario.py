@@ -56,6 +56,22 @@ Money = Annotated[float, _in("USD"), _out("USD"), Field(ge=0)]
 Fraction = Annotated[float, _in("dimensionless"), Field(ge=0, le=1)]
 Year = Annotated[int, Field(ge=1950, le=2200)]
 Count = Annotated[int, Field(ge=1, le=100_000)]
+PositiveMoney = Annotated[float, _in("USD"), _out("USD"), Field(gt=0)]
+Duration = Annotated[float, _in("year"), _out("year")]
+
+
+def _rate(value: Any) -> float:
+    try:
+        rate = parse_quantity(value, "1/year")
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if not 0 <= rate <= 1:
+        raise ValueError(f"a rate must be between 0%/year and 100%/year, got {value!r}")
+    return rate
+
+
+#: A yearly rate ("6.5%/year"), between 0 and 100% a year; real (base-year USD), like every flow.
+Rate = Annotated[float, BeforeValidator(_rate), _out("1/year")]
 
 
 class _Strict(BaseModel):
@@ -171,6 +187,8 @@ class Chips(_Strict):
 
     mix: ShareMap | dict[Year, ShareMap] | None = None
     allocation: ShareMap | dict[Year, ShareMap] | None = None
+    #: Re-buy retired accelerators (same type, at the price of the year they retire); programme-only.
+    refresh: bool = False
 
     def steps(
         self, field: Literal["mix", "allocation"], first_year: int
@@ -201,6 +219,63 @@ class Policy(_Strict):
     exclude: list[Exclusion] = []
 
 
+class Revenue(_Strict):
+    """What the compute earns: ``rental`` (a price per H100e-hour, declining yearly), ``tokens`` (a
+    price per million tokens × tokens per FLOP delivered) or ``none`` (cost-only studies).
+
+    ``price``, ``decline`` and ``utilisation`` default to the library's ``datacentres.rental_price``,
+    ``datacentres.rental_price_decline`` and ``datacentres.utilisation``.
+    """
+
+    kind: Literal["rental", "tokens", "none"] = "none"
+    price: Annotated[float, _in("USD/hour"), _out("USD/hour"), Field(gt=0)] | None = None
+    token_price: PositiveMoney | None = None
+    tokens_per_flop: Annotated[float, _in("1/FLOP"), _out("1/FLOP"), Field(gt=0)] | None = None
+    decline: Rate | None = None
+    utilisation: Fraction | None = None
+
+
+class Tranche(_Strict):
+    """A named source of financing: ``amount`` drawn in ``year``, or ``years`` as ``{year: amount}``
+    or as ``[first, last]`` (``amount`` spread evenly). Debt and vendor financing carry a ``rate`` and
+    a ``tenor`` (level annuity from the year after each draw); equity and grants are never repaid."""
+
+    name: str
+    investor: str | None = None
+    kind: Literal["equity", "debt", "vendor", "grant"]
+    region: str | None = None
+    amount: PositiveMoney | None = None
+    year: Year | None = None
+    years: dict[Year, PositiveMoney] | tuple[Year, Year] | None = None
+    rate: Rate | None = None
+    tenor: Duration | None = None
+
+    def draws(self) -> dict[int, float]:
+        """The amount drawn each year (checked by :func:`load_scenario`)."""
+        if isinstance(self.years, dict):
+            return dict(self.years)
+        if self.years is not None:
+            first, last = self.years
+            span = range(first, last + 1)
+            return dict.fromkeys(span, (self.amount or 0.0) / len(span))
+        return {} if self.year is None else {self.year: self.amount or 0.0}
+
+    @property
+    def total(self) -> float:
+        return sum(self.draws().values())
+
+
+class Finance(_Strict):
+    """Revenue, discounting and financing of the plan (docs/model.md §10)."""
+
+    revenue: Revenue = Revenue()
+    #: Default: the library's regions.cost_of_capital, weighted by where the capex is spent.
+    discount_rate: Rate | None = None
+    #: For nominal reporting only; the model computes in real base-year USD.
+    inflation: Rate = 0.0
+    tranches: list[Tranche] = []
+
+
 class Scenario(_Strict):
     """A scenario: the horizon, overrides of library parameters, and the plan.
 
@@ -216,6 +291,7 @@ class Scenario(_Strict):
     chips: Chips = Chips()
     builds: Builds = Builds()
     policy: Policy = Policy()
+    finance: Finance = Finance()
     source_file: str | None = Field(default=None, exclude=True)
 
     @property
@@ -477,8 +553,95 @@ def _check_names(
                 fail(yloc, f"the shares of chips.{field} add up to 0; give at least one positive share")
             if abs(total - 1) > 1e-6:
                 fail(yloc, f"the shares of chips.{field} must add up to 1, they add up to {total:g}")
+    if scenario.chips.refresh and scenario.existing_industry:
+        fail(
+            ("chips", "refresh"),
+            "refresh re-buys the programme's retired accelerators, but with existing_industry: true the "
+            "industry's output already replaces them; set existing_industry: false or drop refresh",
+        )
+    _check_finance(scenario, fail, check)
     for i, exclusion in enumerate(scenario.policy.exclude):
         loc = ("policy", "exclude", i)
         check((*loc, "region"), exclusion.region, regions, "region")
         if exclusion.accelerator != "*":
             check((*loc, "accelerator"), exclusion.accelerator, accelerators, "accelerator")
+
+
+def _check_finance(scenario: Scenario, fail: Any, check: Any) -> None:
+    """Checks of the ``finance`` section that need the horizon or more than one field."""
+    library = load_library()
+    years = scenario.years
+    revenue = scenario.finance.revenue
+    needs = {"rental": (), "tokens": ("token_price", "tokens_per_flop"), "none": ()}[revenue.kind]
+    for name in needs:
+        if getattr(revenue, name) is None:
+            fail(("finance", "revenue", name), f"revenue kind 'tokens' needs {name}")
+    unused = {"rental": ("token_price", "tokens_per_flop"), "tokens": ("price",), "none": ()}[revenue.kind]
+    if revenue.kind == "none":
+        unused = ("price", "token_price", "tokens_per_flop", "decline", "utilisation")
+    for name in unused:
+        if getattr(revenue, name) is not None:
+            fail(
+                ("finance", "revenue", name),
+                f"{name} does not apply to revenue kind {revenue.kind!r}; remove it or change the kind",
+            )
+    seen: set[str] = set()
+    for i, tranche in enumerate(scenario.finance.tranches):
+        loc: tuple[Any, ...] = ("finance", "tranches", i)
+        if tranche.name in seen:
+            fail((*loc, "name"), f"two tranches are named {tranche.name!r}; give each a distinct name")
+        seen.add(tranche.name)
+        if tranche.region is not None:
+            check((*loc, "region"), tranche.region, library.ids("regions"), "region")
+        if (tranche.year is None) == (tranche.years is None):
+            fail(
+                loc,
+                'give the drawdown as year: 2026 (with amount), years: {2026: "$10B", 2027: "$5B"}, '
+                "or years: [2026, 2030] (with amount, spread evenly) — exactly one of year and years",
+            )
+        if tranche.amount is None and not isinstance(tranche.years, dict):
+            fail((*loc, "amount"), 'missing the amount, e.g. amount: "$43B"')
+        if isinstance(tranche.years, tuple) and tranche.years[0] > tranche.years[1]:
+            fail(
+                (*loc, "years"),
+                f"years [{tranche.years[0]}, {tranche.years[1]}]: the first comes after the last",
+            )
+        if isinstance(tranche.years, dict) and tranche.amount is not None:
+            total = sum(tranche.years.values())
+            if abs(total - tranche.amount) > 1e-6 * tranche.amount:
+                fail(
+                    (*loc, "amount"),
+                    f"amount {tranche.amount:.4g} USD differs from the sum of years ({total:.4g} USD); "
+                    "drop amount or make them agree",
+                )
+        for year in tranche.draws():
+            where = (*loc, "year") if tranche.year is not None else (*loc, "years")
+            if year < years[0]:
+                fail(
+                    where,
+                    f"tranche {tranche.name!r} is drawn in {year}, in the past of the horizon "
+                    f"(it starts in {years[0]}); money already spent is not modelled — move it to "
+                    f"{years[0]} or later",
+                )
+            if year > years[-1]:
+                fail(
+                    where,
+                    f"tranche {tranche.name!r} is drawn in {year}, after the horizon ends ({years[-1]})",
+                )
+        if tranche.kind in ("debt", "vendor"):
+            if tranche.rate is None:
+                fail((*loc, "rate"), f'a {tranche.kind} tranche needs a rate, e.g. rate: "6.5%/year"')
+            if tranche.tenor is None:
+                fail((*loc, "tenor"), f'a {tranche.kind} tranche needs a tenor, e.g. tenor: "15 year"')
+            elif tranche.tenor < 1 or tranche.tenor != round(tranche.tenor) or tranche.tenor > 100:
+                fail(
+                    (*loc, "tenor"),
+                    f"tenor must be a whole number of years from 1 to 100, got {tranche.tenor:g} year",
+                )
+        else:
+            for name in ("rate", "tenor"):
+                if getattr(tranche, name) is not None:
+                    fail(
+                        (*loc, name),
+                        f"{name} applies to debt and vendor tranches only; {tranche.kind} is not repaid",
+                    )

@@ -31,7 +31,7 @@ from flopgrid.layout import (
 )
 from flopgrid.library import load_library
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, dot_last, finance, power, supply
+from flopgrid.model import cashflow, datacentres, dot_last, finance, power, supply
 from flopgrid.model.builds import BuildArrays
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides
@@ -50,6 +50,9 @@ MIN_BLOCK = 250
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 _Y, _YR, _YRA = ("year",), ("year", "region"), ("year", "region", "accelerator")
+#: Kinds of financing (the ``financing`` dimension of ``financing_in``).
+FINANCING = ("equity", "debt", "vendor", "grant")
+SECONDS_PER_YEAR = power.HOURS_PER_YEAR * 3600.0
 #: Every Results variable: dimensions after ``sample``, units and long name.
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "wafers_ai": (_Y, "wafer", "leading-edge wafers available to AI accelerators"),
@@ -83,6 +86,25 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "water": (_YR, "m^3", "water consumed on site and in generation"),
     "capex": ((*_YR, "asset"), "USD", "capital expenditure"),
     "opex": ((*_YR, "asset"), "USD", "operating expenditure"),
+    "depreciation": ((*_YR, "asset"), "USD", "straight-line depreciation of capex over the asset's life"),
+    "compute_hours": (_YR, "H100e*hour", "H100e-hours delivered (average fleet × hours × utilisation)"),
+    "revenue": (_YR, "USD", "revenue from the compute delivered"),
+    "financing_in": (("year", "financing"), "USD", "financing drawn from the scenario's tranches"),
+    "debt_interest": (_Y, "USD", "interest paid on debt and vendor financing"),
+    "debt_service": (_Y, "USD", "interest and principal paid on debt and vendor financing"),
+    "dscr": (_Y, "1", "debt service coverage: (revenue − opex) / debt service"),
+    "net_cash_flow": (_Y, "USD", "project cash flow: revenue − capex − opex"),
+    "funding_gap": (_Y, "USD", "uses not covered by sources and cash carried"),
+    "cash": (_Y, "USD", "cash carried at the end of the year"),
+    "discount_rate": ((), "1/year", "real discount rate (cost of capital)"),
+    "financing_cost": ((), "1/year", "weighted cost of the tranches (equity at the discount rate)"),
+    "npv": ((), "USD", "net present value of the project cash flow at the discount rate"),
+    "irr": ((), "1/year", "internal rate of return of the project cash flow"),
+    "payback_year": ((), "calendar year", "first year from which cumulative cash flow stays ≥ 0"),
+    "peak_cash_need": ((), "USD", "deepest cumulative project cash flow below zero"),
+    "lcoc_per_h100e_hour": ((), "USD/hour", "levelised cost per H100e-hour delivered"),
+    "lcoc_per_1e21_flop": ((), "USD", "levelised cost per 1e21 FLOP delivered (peak dense BF16)"),
+    "lcoc_breakdown": (("asset",), "USD/hour", "levelised cost per H100e-hour by asset class"),
     "bottleneck": (_Y, "1", "binding constraint of the year"),
 }
 FLAGS = {
@@ -278,6 +300,7 @@ def _deployment(scenario: Scenario, params: ParameterSet, axes: Axes, produced: 
         p("datacentres", "accelerator_lifetime")[:, 0, 0, 0],
         initial,
         existing_dc,
+        refresh=scenario.chips.refresh,
     )
     return Deployment(campuses, plants, plant_capacity, own_firm, arrivals, initial, existing_dc, fleet)
 
@@ -351,7 +374,11 @@ def _money(
         * p("power_sources", "capex")[..., k_grid]
         * ccf
     )
-    capex[..., ASSETS.index("accelerator")] += dot_last(d.arrivals, p("accelerators", "price"))
+    bought = d.arrivals + fleet.retired if scenario.chips.refresh else d.arrivals
+    capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price"))
+    capex[..., ASSETS.index("network")] = (
+        capex[..., ASSETS.index("accelerator")] * p("datacentres", "network_capex_share")[..., 0]
+    )
 
     opex = np.zeros_like(capex)
     fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
@@ -403,6 +430,158 @@ def _operations(
     }
 
 
+def _lives(params: ParameterSet, axes: Axes, d: Deployment) -> dict[str, np.ndarray]:
+    """Economic life of each asset class, years, ``(sample|1,)``. Power's is the nameplate-weighted
+    life of the scenario's plants and grid connections at the horizon's end."""
+    p = params.get
+    k_grid = axes.sources.index("grid")
+    weights = np.broadcast_to(d.plant_capacity[:, -1], (d.fleet.grid.shape[0], *d.plant_capacity.shape[2:]))
+    weights = weights.copy()
+    weights[..., k_grid] += d.fleet.grid[:, -1]
+    life = p("power_sources", "lifetime")[:, 0]  # (S|1, R|1, K)
+    total = weights.sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power_life = np.where(total > 0, (weights * life).sum(axis=(1, 2)) / total, life[:, 0, k_grid])
+    accelerator = p("datacentres", "accelerator_lifetime")[:, 0, 0, 0]
+    return {
+        "fab": p("fabs", "lifetime")[:, 0, 0, 0],
+        "packaging": p("packaging", "lifetime")[:, 0, 0, 0],
+        "hbm": p("hbm", "lifetime")[:, 0, 0, 0],
+        "datacentre": p("datacentres", "shell_lifetime")[:, 0, 0, 0],
+        "power": power_life,
+        "accelerator": accelerator,
+        "network": accelerator,
+    }
+
+
+def _finance(
+    scenario: Scenario,
+    params: ParameterSet,
+    axes: Axes,
+    d: Deployment,
+    capex: np.ndarray,
+    opex: np.ndarray,
+    flops_peak: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10)."""
+    p, f = params.get, scenario.finance
+    years = axes.years
+    n_y = len(years)
+    flops = p("accelerators", "flops_bf16")
+    reference = params.library.series("accelerators", "flops_bf16", [REFERENCE_ACCELERATOR], years[:1])[0][
+        0, 0
+    ]
+    start = dot_last(d.initial, flops[:, 0])  # (S|1, R)
+    before = np.broadcast_to(start[:, None], (flops_peak.shape[0], 1, flops_peak.shape[2]))
+    average_peak = (np.concatenate([before, flops_peak[:, :-1]], axis=1) + flops_peak) / 2
+    revenue_spec = f.revenue
+    use = (
+        np.full((1, 1, 1), revenue_spec.utilisation)
+        if revenue_spec.utilisation is not None
+        else p("datacentres", "utilisation")[..., 0]
+    )
+    flop_delivered = average_peak * use * SECONDS_PER_YEAR  # (S, Y, R)
+    compute_hours = average_peak / reference * use * power.HOURS_PER_YEAR
+    decline = (
+        np.full(1, revenue_spec.decline)
+        if revenue_spec.decline is not None
+        else p("datacentres", "rental_price_decline")[:, 0, 0, 0]
+    )
+    trend = (1.0 - decline[:, None]) ** (years - years[0])[None, :]  # (S|1, Y)
+    if revenue_spec.kind == "rental":
+        price = (
+            np.full(1, revenue_spec.price)
+            if revenue_spec.price is not None
+            else p("datacentres", "rental_price")[:, 0, 0, 0]
+        )
+        revenue = compute_hours * (price[:, None] * trend)[..., None]
+    elif revenue_spec.kind == "tokens":
+        per_flop = (revenue_spec.tokens_per_flop or 0.0) * (revenue_spec.token_price or 0.0) / 1e6
+        revenue = flop_delivered * (per_flop * trend)[..., None]
+    else:
+        revenue = np.zeros_like(compute_hours)
+
+    n_s = max(capex.shape[0], revenue.shape[0])
+    spent = capex.sum(axis=2)  # (S, Y, asset)
+    running = opex.sum(axis=2)
+    capex_total, opex_total = spent.sum(axis=-1), running.sum(axis=-1)
+    revenue_total = np.broadcast_to(revenue.sum(axis=2), (n_s, n_y))
+    if f.discount_rate is not None:
+        rate = np.full(n_s, f.discount_rate)
+    else:
+        coc = p("regions", "cost_of_capital")[:, 0, :, 0]  # (S|1, R)
+        weights = capex.sum(axis=(1, 3))  # (S, R)
+        total = weights.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weighted = (weights * coc).sum(axis=1) / total
+        rate = np.where(total > 0, weighted, coc.mean(axis=1))
+
+    lives = _lives(params, axes, d)
+    depreciation = np.zeros((n_s, *capex.shape[1:]))
+    charges = np.zeros((n_s, n_y, len(ASSETS)))
+    for k, asset in enumerate(ASSETS):
+        depreciation[..., k] = cashflow.amortise(capex[..., k], lives[asset])
+        charges[..., k] = cashflow.amortise(spent[..., k], lives[asset], rate)
+    discounted_hours = cashflow.npv(rate, np.broadcast_to(compute_hours.sum(axis=2), (n_s, n_y)))
+    discounted_flop = cashflow.npv(rate, np.broadcast_to(flop_delivered.sum(axis=2), (n_s, n_y)))
+    costs = np.stack([cashflow.npv(rate, charges[..., k] + running[..., k]) for k in range(len(ASSETS))], -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        breakdown = np.where(discounted_hours[:, None] > 0, costs / discounted_hours[:, None], np.nan)
+        per_flop_cost = np.where(discounted_flop > 0, costs.sum(axis=1) / discounted_flop * 1e21, np.nan)
+
+    tranches = f.tranches
+    draws = np.zeros((len(tranches), n_y))
+    for i, tranche in enumerate(tranches):
+        for year, amount in tranche.draws().items():
+            draws[i, year - int(years[0])] += amount
+    kinds = np.array([FINANCING.index(t.kind) for t in tranches], dtype=int)
+    financing_in = (draws.T @ np.eye(len(FINANCING))[kinds])[None] if tranches else np.zeros((1, n_y, 4))
+    loans = [i for i, t in enumerate(tranches) if t.kind in ("debt", "vendor")]
+    interest = principal = np.zeros(n_y)
+    if loans:
+        loan_interest, loan_principal = cashflow.debt_schedule(
+            draws[loans],
+            np.array([tranches[i].rate or 0.0 for i in loans]),
+            np.array([tranches[i].tenor or 1.0 for i in loans]),
+        )
+        interest, principal = loan_interest.sum(axis=0), loan_principal.sum(axis=0)
+    service = interest + principal
+    sources = financing_in.sum(axis=2) + revenue_total
+    uses = capex_total + opex_total + service
+    cash, gap = cashflow.cash_balance(np.broadcast_to(sources, (n_s, n_y)), np.broadcast_to(uses, (n_s, n_y)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dscr = np.where(service > 0, (revenue_total - opex_total) / service, np.nan)
+    net = revenue_total - capex_total - opex_total
+    amounts = draws.sum(axis=1)
+    cost_of = np.array([t.rate or 0.0 for t in tranches])  # debt and vendor at their rate, grants at 0
+    equity = np.array([t.kind == "equity" for t in tranches], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        financing_cost = (
+            (amounts * np.where(equity, 0.0, cost_of)).sum() + amounts[equity].sum() * rate
+        ) / amounts.sum()
+    return {
+        "depreciation": depreciation,
+        "compute_hours": compute_hours,
+        "revenue": revenue,
+        "financing_in": financing_in,
+        "debt_interest": interest[None],
+        "debt_service": service[None],
+        "dscr": dscr,
+        "net_cash_flow": net,
+        "funding_gap": gap,
+        "cash": cash,
+        "discount_rate": rate,
+        "financing_cost": financing_cost if tranches else np.full(n_s, np.nan),
+        "npv": cashflow.npv(rate, net),
+        "irr": cashflow.irr(net),
+        "payback_year": cashflow.payback_year(net, years),
+        "peak_cash_need": cashflow.peak_cash_need(net),
+        "lcoc_per_h100e_hour": breakdown.sum(axis=1),
+        "lcoc_per_1e21_flop": per_flop_cost,
+        "lcoc_breakdown": breakdown,
+    }
+
+
 def _bottleneck(scenario: Scenario, d: Deployment, production: np.ndarray) -> np.ndarray:
     """The binding constraint of each year (docs/model.md §8), as an index into ``BOTTLENECKS``."""
     fleet = d.fleet
@@ -429,6 +608,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.n
     d = _deployment(scenario, params, axes, s.produced)
     e = _energy(params, axes, d)
     capex, opex = _money(scenario, params, axes, s, d, e)
+    operations = _operations(scenario, params, axes, s, d, e)
     fleet = d.fleet
     return {
         "wafers_ai": s.wafers_ai,
@@ -443,7 +623,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.n
         "accelerators_added": fleet.added,
         "accelerators_retired": fleet.retired,
         "accelerators_waiting": fleet.waiting,
-        **_operations(scenario, params, axes, s, d, e),
+        **operations,
         "dc_capacity": fleet.dc_capacity,
         "dc_energised": fleet.energised,
         "grid_connection": fleet.grid,
@@ -459,6 +639,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.n
         "capex": capex,
         "opex": opex,
         "bottleneck": _bottleneck(scenario, d, s.bottleneck),
+        **_finance(scenario, params, axes, d, capex, opex, operations["flops_peak"]),
     }
 
 
@@ -549,6 +730,7 @@ def simulate(
         "source": axes.sources,
         "asset": list(ASSETS),
         "cap": list(supply.CAPS),
+        "financing": list(FINANCING),
     }
     # Results of 100,000 samples are gigabytes: blocks are written into arrays allocated once.
     variables = {name: _allocate(name, first[name], samples, coords) for name in VARIABLES}
@@ -588,6 +770,7 @@ def simulate(
             "seed": seed,
             "flopgrid_version": __version__,
             "currency": "USD (real 2024)",
+            "inflation": scenario.finance.inflation,
             "existing_industry": int(scenario.existing_industry),
         }
     )

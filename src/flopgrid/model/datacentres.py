@@ -50,6 +50,7 @@ def deploy(
     lifetime: np.ndarray,
     initial: np.ndarray,
     existing_dc: np.ndarray | None,
+    refresh: bool = False,
 ) -> Deployment:
     """Run the deployment recurrence.
 
@@ -74,6 +75,8 @@ def deploy(
     existing_dc
         The existing industry's IT capacity before the first year, ``(sample|1, region)``; None when
         the existing industry is not modelled (then only the scenario's campuses exist).
+    refresh
+        Replace every retired accelerator by a new one of the same type, delivered the year it retires.
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
     life = np.broadcast_to(np.maximum(np.ceil(lifetime - 1e-9), 1).astype(int), (n_samples,))
@@ -102,7 +105,7 @@ def deploy(
 
         power = it_power[:, t]
         used = dot_last(in_service, power)
-        candidates = queue + arrivals[:, t]
+        candidates = queue + arrivals[:, t] + (out if refresh else 0.0)
         demand = dot_last(candidates, power)
         own = planned[:, t]
         wanted = np.maximum(industry, used + demand - own) if follow else industry

@@ -10,7 +10,7 @@ import numpy as np
 from flopgrid.model import builds as bld
 from flopgrid.model.builds import BuildArrays
 
-ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator")
+ASSETS = ("fab", "packaging", "hbm", "datacentre", "power", "accelerator", "network")
 
 
 def build_capex(

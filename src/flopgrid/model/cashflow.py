@@ -1,0 +1,169 @@
+"""Cash flows over the horizon: amortisation, debt service, the cash balance, and the returns.
+
+Pure array functions over ``(sample, year, …)``; rates are real and per year, flows are per model year
+and discounted to the first model year (year index 0 is not discounted).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rates between which the IRR is looked for, and how finely sign changes of the NPV are bracketed.
+IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200, endpoint=False), np.geomspace(1.0, 100.0, 60)])
+#: Bisection steps inside the bracket: the widest bracket (≈8) shrinks below 1e-15.
+IRR_STEPS = 64
+
+
+def discount(rate: np.ndarray | float, n_years: int) -> np.ndarray:
+    """Discount factors ``(1 + rate)^−t`` for ``t = 0 … n_years − 1``, shape ``(*rate.shape, n_years)``."""
+    rate = np.asarray(rate, dtype=float)
+    out: np.ndarray = (1.0 + rate[..., None]) ** -np.arange(n_years, dtype=float)
+    return out
+
+
+def npv(rate: np.ndarray | float, flows: np.ndarray) -> np.ndarray:
+    """Net present value of ``flows`` ``(sample, year)`` at ``rate`` ``(sample,)`` or a scalar.
+
+    The first year is not discounted, like ``numpy_financial.npv``.
+
+    Examples
+    --------
+    >>> float(npv(0.1, np.array([[-100.0, 110.0]]))[0])
+    0.0
+    """
+    out: np.ndarray = np.einsum("sy,sy->s", *np.broadcast_arrays(flows, discount(rate, flows.shape[-1])))
+    return out
+
+
+def irr(flows: np.ndarray) -> np.ndarray:
+    """Internal rate of return of each sample's ``flows`` ``(sample, year)``, vectorised.
+
+    The NPV is evaluated on ``IRR_GRID`` (−99% to 10,000% a year) for every sample at once; of the
+    brackets where it changes sign, the one nearest 0% is refined by bisection to ~1e-12. Like
+    ``numpy_financial.irr`` this gives the root closest to zero; NaN where the NPV never changes sign
+    in the grid's range (e.g. flows that never turn positive) or the flows are all zero.
+
+    Examples
+    --------
+    >>> round(float(irr(np.array([[-100.0, 60.0, 60.0]]))[0]), 6)
+    0.130662
+    """
+    flows = np.asarray(flows, dtype=float)
+    n_years = flows.shape[-1]
+    values = flows @ discount(IRR_GRID, n_years).T  # (S, G)
+    sign = np.sign(values)
+    change = sign[:, :-1] * sign[:, 1:] <= 0
+    distance = np.where(change, np.minimum(np.abs(IRR_GRID[:-1]), np.abs(IRR_GRID[1:])), np.inf)
+    g = np.argmin(distance, axis=1)
+    found = np.isfinite(distance[np.arange(len(g)), g]) & np.any(flows != 0, axis=1)
+    low, high = IRR_GRID[g], IRR_GRID[g + 1]
+    f_low = values[np.arange(len(g)), g]
+    for _ in range(IRR_STEPS):
+        mid = (low + high) / 2
+        f_mid = npv(mid, flows)
+        same = np.sign(f_mid) == np.sign(f_low)
+        low, f_low = np.where(same, mid, low), np.where(same, f_mid, f_low)
+        high = np.where(same, high, mid)
+    # An exact zero at the bracket's lower end is the root itself.
+    root = np.where(f_low == 0, low, (low + high) / 2)
+    out: np.ndarray = np.where(found, root, np.nan)
+    return out
+
+
+def payback_year(flows: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """The first year from which cumulative ``flows`` stay ≥ 0 to the horizon's end; NaN if they end
+    below 0. ``flows`` is ``(sample, year)``."""
+    cumulative = np.cumsum(flows, axis=1)
+    stays = np.flip(np.cumprod(np.flip(cumulative >= 0, axis=1), axis=1), axis=1).astype(bool)
+    first = np.argmax(stays, axis=1)
+    out: np.ndarray = np.where(stays[:, -1], years[first].astype(float), np.nan)
+    return out
+
+
+def peak_cash_need(flows: np.ndarray) -> np.ndarray:
+    """The deepest the cumulative ``flows`` go below zero (≥ 0), ``(sample,)``."""
+    out: np.ndarray = np.maximum(-np.min(np.cumsum(flows, axis=1), axis=1), 0.0)
+    return out
+
+
+def capital_recovery(rate: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """The level yearly charge that repays 1 over ``life`` years at ``rate`` (``1/life`` at rate 0)."""
+    rate, life = np.broadcast_arrays(np.asarray(rate, float), np.asarray(life, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = rate / (1.0 - (1.0 + rate) ** -life)
+    out: np.ndarray = np.where(np.abs(rate) > 1e-12, factor, 1.0 / life)
+    return out
+
+
+def amortise(spend: np.ndarray, life: np.ndarray, rate: np.ndarray | None = None) -> np.ndarray:
+    """Spread each year's ``spend`` over the ``life`` following years (starting the year after).
+
+    Parameters
+    ----------
+    spend
+        ``(sample|1, year, …)``.
+    life
+        Years, ``(sample|1,)``; rounded to whole years, at least 1.
+    rate
+        None: straight-line depreciation, ``spend / life`` a year. Else the capital charge at this
+        rate, ``spend × capital_recovery(rate, life)`` a year, ``(sample|1,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(sample, year, …)``; charges falling after the horizon are not shown.
+    """
+    n_years = spend.shape[1]
+    whole = np.maximum(np.round(np.atleast_1d(np.asarray(life, float))), 1.0)
+    n_samples = max(spend.shape[0], whole.shape[0])
+    spend = np.broadcast_to(spend, (n_samples, *spend.shape[1:]))
+    lag = np.arange(n_years)[None, :] - np.arange(n_years)[:, None]  # (spent, charged)
+    within = (lag[None] >= 1) & (lag[None] <= whole[:, None, None])
+    per_year = 1.0 / whole if rate is None else capital_recovery(rate, whole)
+    weights = np.broadcast_to(
+        within * np.asarray(per_year, float)[:, None, None], (n_samples, n_years, n_years)
+    )
+    out: np.ndarray = np.einsum("st...,stu->su...", spend, weights)
+    return out
+
+
+def debt_schedule(draws: np.ndarray, rate: np.ndarray, tenor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interest and principal paid each year on loans drawn ``draws`` ``(loan, year)``.
+
+    Each year's draw is repaid as a level annuity over ``tenor`` whole years (``(loan,)``), the first
+    payment the year after the draw; interest is ``rate`` × the balance at the start of the year.
+    Payments after the horizon are not shown. Returns ``(interest, principal)``, each ``(loan, year)``.
+    """
+    n_years = draws.shape[1]
+    k = np.arange(n_years)[None, :] - np.arange(n_years)[:, None]  # payment number, (drawn, paid)
+    r, n = rate[:, None, None], tenor[:, None, None].astype(float)
+    paying = (k[None] >= 1) & (k[None] <= n)
+    growth = (1.0 + r) ** (k[None] - 1.0)
+    payment = capital_recovery(r, n)  # per unit drawn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        balance = np.where(
+            np.abs(r) > 1e-12, growth - payment * (growth - 1.0) / r, 1.0 - (k[None] - 1.0) / n
+        )
+    interest_share = np.where(paying, r * balance, 0.0)
+    principal_share = np.where(paying, payment - r * balance, 0.0)
+    interest = np.einsum("lt,ltu->lu", draws, interest_share)
+    principal = np.einsum("lt,ltu->lu", draws, principal_share)
+    return interest, principal
+
+
+def cash_balance(sources: np.ndarray, uses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cash carried and the funding gap, year by year, ``(sample, year)`` each.
+
+    ``cash(t) = max(cash(t−1) + sources(t) − uses(t), 0)`` from ``cash = 0``; the gap is what it takes to
+    keep cash at 0: ``gap(t) = max(uses(t) − sources(t) − cash(t−1), 0)``. So every year
+    ``sources + gap = uses + cash(t) − cash(t−1)``.
+    """
+    net = sources - uses
+    cash, gap = np.zeros_like(net), np.zeros_like(net)
+    carried = np.zeros(net.shape[0])
+    for t in range(net.shape[1]):
+        available = carried + net[:, t]
+        gap[:, t] = np.maximum(-available, 0.0)
+        carried = available + gap[:, t]
+        cash[:, t] = carried
+    return cash, gap
