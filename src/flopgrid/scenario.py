@@ -98,62 +98,48 @@ class Horizon(_Strict):
         return self
 
 
-class FabBuild(_Strict):
-    """Logic fabs: ``count`` fabs of ``capacity`` wafer starts each, construction starting in ``start``."""
+class _Build(_Strict):
+    """What every build has: ``count`` units in ``region``, construction starting in ``start``, and an
+    optional quoted ``capex`` per unit."""
 
     name: str | None = None
     region: str
     count: Count = 1
-    capacity: WaferRate
     start: Year
-    ai_share: Fraction = 1.0
     capex: Money | None = None
 
 
-class PackagingBuild(_Strict):
+class FabBuild(_Build):
+    """Logic fabs: ``count`` fabs of ``capacity`` wafer starts each."""
+
+    capacity: WaferRate
+    ai_share: Fraction = 1.0
+
+
+class PackagingBuild(_Build):
     """Advanced-packaging (CoWoS-class) lines, capacity in interposer wafers."""
 
-    name: str | None = None
-    region: str
-    count: Count = 1
     capacity: WaferRate
-    start: Year
-    capex: Money | None = None
 
 
-class HbmBuild(_Strict):
+class HbmBuild(_Build):
     """HBM production lines, capacity in GB of HBM per year."""
 
-    name: str | None = None
-    region: str
-    count: Count = 1
     capacity: MemoryRate
-    start: Year
-    capex: Money | None = None
 
 
-class DatacentreBuild(_Strict):
+class DatacentreBuild(_Build):
     """Data-centre campuses of ``it_power`` critical IT each."""
 
-    name: str | None = None
-    region: str
-    count: Count = 1
     it_power: Power
-    start: Year
     accelerator: str | None = None
-    capex: Money | None = None
 
 
-class PowerBuild(_Strict):
+class PowerBuild(_Build):
     """Power plants of one source; ``capacity`` is nameplate per plant."""
 
-    name: str | None = None
-    region: str
     source: str
-    count: Count = 1
     capacity: Power
-    start: Year
-    capex: Money | None = None
 
 
 class Purchase(_Strict):

@@ -86,7 +86,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "water": (_YR, "m^3", "water consumed on site and in generation"),
     "capex": ((*_YR, "asset"), "USD", "capital expenditure"),
     "opex": ((*_YR, "asset"), "USD", "operating expenditure"),
-    "depreciation": ((*_YR, "asset"), "USD", "straight-line depreciation of capex over the asset's life"),
+    "depreciation": (("year", "asset"), "USD", "straight-line depreciation of capex over the asset's life"),
     "compute_hours": (_YR, "H100e*hour", "H100e-hours delivered (average fleet × hours × utilisation)"),
     "revenue": (_YR, "USD", "revenue from the compute delivered"),
     "financing_in": (("year", "financing"), "USD", "financing drawn from the scenario's tranches"),
@@ -516,12 +516,10 @@ def _finance(
             weighted = (weights * coc).sum(axis=1) / total
         rate = np.where(total > 0, weighted, coc.mean(axis=1))
 
-    lives = _lives(params, axes, d)
-    depreciation = np.zeros((n_s, *capex.shape[1:]))
-    charges = np.zeros((n_s, n_y, len(ASSETS)))
-    for k, asset in enumerate(ASSETS):
-        depreciation[..., k] = cashflow.amortise(capex[..., k], lives[asset])
-        charges[..., k] = cashflow.amortise(spent[..., k], lives[asset], rate)
+    by_asset = _lives(params, axes, d)
+    lives = np.stack(np.broadcast_arrays(*(by_asset[asset] for asset in ASSETS)), axis=-1)  # (S|1, asset)
+    depreciation = cashflow.amortise(spent, lives)
+    charges = cashflow.amortise(spent, lives, rate)
     discounted_hours = cashflow.npv(rate, np.broadcast_to(compute_hours.sum(axis=2), (n_s, n_y)))
     discounted_flop = cashflow.npv(rate, np.broadcast_to(flop_delivered.sum(axis=2), (n_s, n_y)))
     costs = np.stack([cashflow.npv(rate, charges[..., k] + running[..., k]) for k in range(len(ASSETS))], -1)
@@ -721,7 +719,6 @@ def simulate(
     # split so that every core gets a block; tiny ones are not worth a thread.
     size = min(CHUNK, max(MIN_BLOCK, -(-samples // WORKERS)))
     starts = list(range(0, samples, size))
-    first = _run(scenario, params.block(0, min(size, samples)), axes)
     coords: dict[str, Any] = {
         "sample": np.arange(samples),
         "year": axes.years,
@@ -733,7 +730,7 @@ def simulate(
         "financing": list(FINANCING),
     }
     # Results of 100,000 samples are gigabytes: blocks are written into arrays allocated once.
-    variables = {name: _allocate(name, first[name], samples, coords) for name in VARIABLES}
+    variables = {name: _allocate(name, samples, coords) for name in VARIABLES}
     done = 0
 
     def store(start: int, block: dict[str, np.ndarray]) -> None:
@@ -745,16 +742,17 @@ def simulate(
         if progress is not None:
             progress(done, samples)
 
-    store(0, first)
-    if len(starts) > 1:
+    if len(starts) == 1:
+        store(0, _run(scenario, params.block(0, samples), axes))
+    else:
         # At most two blocks per thread in flight: a finished future holds its block until stored, and
         # holding them all would double the memory of a large run.
-        with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts) - 1)) as pool:
+        with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts))) as pool:
             pending: dict[Future[dict[str, np.ndarray]], int] = {}
-            for index, start in enumerate(starts[1:]):
+            for index, start in enumerate(starts):
                 stop = min(start + size, samples)
                 pending[pool.submit(_run, scenario, params.block(start, stop), axes)] = start
-                last = index == len(starts) - 2
+                last = index == len(starts) - 1
                 if len(pending) >= 2 * WORKERS or last:
                     finished, _ = wait(pending, return_when=ALL_COMPLETED if last else FIRST_COMPLETED)
                     for future in finished:
@@ -777,11 +775,13 @@ def simulate(
     return ds
 
 
-def _allocate(name: str, first: np.ndarray, samples: int, coords: dict[str, Any]) -> xr.Variable:
+def _allocate(name: str, samples: int, coords: dict[str, Any]) -> xr.Variable:
     """An empty Results variable for every sample, with its declared dimensions, units and name."""
     dims, units, long_name = VARIABLES[name]
     shape = (samples, *(len(coords[dim]) for dim in dims))
     attrs: dict[str, Any] = {"units": units, "long_name": long_name}
+    dtype: type[np.generic] = np.float64
     if name in FLAGS:
         attrs.update({"flag_values": list(range(len(FLAGS[name]))), "flag_meanings": " ".join(FLAGS[name])})
-    return xr.Variable(("sample", *dims), np.empty(shape, dtype=first.dtype), attrs=attrs)
+        dtype = np.int8
+    return xr.Variable(("sample", *dims), np.empty(shape, dtype=dtype), attrs=attrs)

@@ -60,7 +60,7 @@ def irr(flows: np.ndarray) -> np.ndarray:
     f_low = values[np.arange(len(g)), g]
     for _ in range(IRR_STEPS):
         mid = (low + high) / 2
-        f_mid = npv(mid, flows)
+        f_mid = _npv_horner(mid, flows)
         same = np.sign(f_mid) == np.sign(f_low)
         low, f_low = np.where(same, mid, low), np.where(same, f_mid, f_low)
         high = np.where(same, high, mid)
@@ -68,6 +68,16 @@ def irr(flows: np.ndarray) -> np.ndarray:
     root = np.where(f_low == 0, low, (low + high) / 2)
     out: np.ndarray = np.where(found, root, np.nan)
     return out
+
+
+def _npv_horner(rate: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """``npv`` by Horner's scheme, ``Σ_t flows_t · x^t`` with ``x = 1 / (1 + rate)``: a multiply-add per
+    year instead of a power per element, for the many evaluations of the IRR's bisection."""
+    x = 1.0 / (1.0 + rate)
+    total = flows[:, -1].copy()
+    for t in range(flows.shape[1] - 2, -1, -1):
+        total = total * x + flows[:, t]
+    return total
 
 
 def payback_year(flows: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -103,7 +113,8 @@ def amortise(spend: np.ndarray, life: np.ndarray, rate: np.ndarray | None = None
     spend
         ``(sample|1, year, …)``.
     life
-        Years, ``(sample|1,)``; rounded to whole years, at least 1.
+        Years, rounded to whole years, at least 1: ``(sample|1,)``, or ``(sample|1, items)`` for one life
+        per entry of ``spend``'s last axis (e.g. per asset class).
     rate
         None: straight-line depreciation, ``spend / life`` a year. Else the capital charge at this
         rate, ``spend × capital_recovery(rate, life)`` a year, ``(sample|1,)``.
@@ -114,16 +125,26 @@ def amortise(spend: np.ndarray, life: np.ndarray, rate: np.ndarray | None = None
         ``(sample, year, …)``; charges falling after the horizon are not shown.
     """
     n_years = spend.shape[1]
-    whole = np.maximum(np.round(np.atleast_1d(np.asarray(life, float))), 1.0)
+    whole = np.maximum(np.round(np.asarray(life, float)), 1.0)
+    whole = whole.reshape(-1) if whole.ndim <= 1 else whole
     n_samples = max(spend.shape[0], whole.shape[0])
     spend = np.broadcast_to(spend, (n_samples, *spend.shape[1:]))
-    lag = np.arange(n_years)[None, :] - np.arange(n_years)[:, None]  # (spent, charged)
-    within = (lag[None] >= 1) & (lag[None] <= whole[:, None, None])
-    per_year = 1.0 / whole if rate is None else capital_recovery(rate, whole)
-    weights = np.broadcast_to(
-        within * np.asarray(per_year, float)[:, None, None], (n_samples, n_years, n_years)
-    )
-    out: np.ndarray = np.einsum("st...,stu->su...", spend, weights)
+    if rate is None:
+        per_year = 1.0 / whole
+    else:
+        rates = np.asarray(rate, float).reshape(-1)
+        per_year = capital_recovery(rates[:, None] if whole.ndim == 2 else rates, whole)
+    # The charge in year t covers what was spent in years t − life … t − 1: a difference of the
+    # cumulative spend (O(years), where a spent × charged matrix would be O(years²)).
+    zeros = np.zeros((n_samples, 1, *spend.shape[2:]))
+    cumulative = np.concatenate([zeros, np.cumsum(spend, axis=1)], axis=1)
+    middle = (1,) * (spend.ndim - 2 - (whole.ndim - 1))  # axes between year and the life's items
+    lives = whole.reshape(whole.shape[0], 1, *middle, *whole.shape[1:])
+    since = np.clip(np.arange(n_years).reshape(1, n_years, *(1,) * (spend.ndim - 2)) - lives, 0, None)
+    index = np.broadcast_to(since.astype(int), (n_samples, n_years, *spend.shape[2:]))
+    earlier = np.take_along_axis(cumulative, index, axis=1)
+    scale = np.asarray(per_year, float).reshape(lives.shape)
+    out: np.ndarray = (cumulative[:, :n_years] - earlier) * scale
     return out
 
 
