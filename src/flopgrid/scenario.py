@@ -545,7 +545,7 @@ def _check_names(
             "refresh re-buys the programme's retired accelerators, but with existing_industry: true the "
             "industry's output already replaces them; set existing_industry: false or drop refresh",
         )
-    _check_finance(scenario, fail, check)
+    _check_finance(scenario, regions, fail, check)
     for i, exclusion in enumerate(scenario.policy.exclude):
         loc = ("policy", "exclude", i)
         check((*loc, "region"), exclusion.region, regions, "region")
@@ -553,9 +553,8 @@ def _check_names(
             check((*loc, "accelerator"), exclusion.accelerator, accelerators, "accelerator")
 
 
-def _check_finance(scenario: Scenario, fail: Any, check: Any) -> None:
+def _check_finance(scenario: Scenario, regions: list[str], fail: Any, check: Any) -> None:
     """Checks of the ``finance`` section that need the horizon or more than one field."""
-    library = load_library()
     years = scenario.years
     revenue = scenario.finance.revenue
     needs = {"rental": (), "tokens": ("token_price", "tokens_per_flop"), "none": ()}[revenue.kind]
@@ -578,7 +577,7 @@ def _check_finance(scenario: Scenario, fail: Any, check: Any) -> None:
             fail((*loc, "name"), f"two tranches are named {tranche.name!r}; give each a distinct name")
         seen.add(tranche.name)
         if tranche.region is not None:
-            check((*loc, "region"), tranche.region, library.ids("regions"), "region")
+            check((*loc, "region"), tranche.region, regions, "region")
         if (tranche.year is None) == (tranche.years is None):
             fail(
                 loc,
