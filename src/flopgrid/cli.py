@@ -7,105 +7,34 @@ field and what is expected; nothing is printed as a traceback.
 from __future__ import annotations
 
 import json
-import math
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from flopgrid import __version__
+from flopgrid.commands import register_all
+from flopgrid.commands.common import (
+    JsonOpt,
+    ScenarioArg,
+    app,
+    err,
+    fmt,
+    frame_table,
+    out,
+    print_json,
+    user_errors,
+)
 from flopgrid.errors import FlopgridError
 from flopgrid.layout import axes_for
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import load_scenario, shipped_scenarios
 from flopgrid.simulate import simulate
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.",
-)
-# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
-out = Console(width=None if sys.stdout.isatty() else 220)
-# Errors are one line (file:line: field: message) so they can be read by tools; never wrapped.
-err = Console(stderr=True, soft_wrap=True)
-
-ScenarioArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
-        "Default: seed-7t.",
-        show_default=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Map flopgrid's errors to one line on stderr and exit status 2."""
-    try:
-        yield
-    except FlopgridError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if not math.isfinite(value) else float(value)
-    return str(value)
-
-
-def _finite(data: Any) -> Any:
-    """The data with every non-finite float replaced by None (JSON has no NaN)."""
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(value) for value in data]
-    if isinstance(data, float | np.floating) and not math.isfinite(data):
-        return None
-    return data
-
-
-def _print_json(data: Any) -> None:
-    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
-    sys.stdout.write(text + "\n")
-
-
-def _fmt(value: float) -> str:
-    if isinstance(value, str):
-        return value
-    if value != value:
-        return "–"
-    magnitude = abs(value)
-    if magnitude == 0:
-        return "0"
-    if magnitude >= 1e6 or magnitude < 1e-2:
-        return f"{value:.3g}"
-    return f"{value:,.2f}" if magnitude < 10 else f"{value:,.1f}" if magnitude < 1000 else f"{value:,.0f}"
-
-
-def _table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column(index_name, justify="right")
-    for column in frame.columns:
-        name, _, unit = str(column).partition(" [")
-        table.add_column(f"{name}\n{unit.rstrip(']')}" if unit else name, justify="right")
-    for index, row in frame.iterrows():
-        table.add_row(str(index), *(_fmt(v) for v in row.to_numpy()))
-    return table
 
 
 @app.command()
@@ -152,7 +81,7 @@ def run(
         if output is not None:
             results.flopgrid.save(output)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "scenario": loaded.name,
                 "file": loaded.source_file,
@@ -166,7 +95,7 @@ def run(
         return
     title = f"{loaded.name}: {loaded.description}".strip().rstrip(":")
     out.print(
-        _table(
+        frame_table(
             summary,
             f"{title}\n(samples: {samples}" + ("; median with P5/P95 columns)" if samples > 1 else ")"),
         )
@@ -218,7 +147,7 @@ def _totals_table(totals: dict[str, dict[str, float | str]]) -> Table:
         if key == "payback_year" and isinstance(value, float):
             shown = "never" if value != value else f"{value:.0f}"
         else:
-            shown = _fmt(value / scale) if isinstance(value, float) else str(value)
+            shown = fmt(value / scale) if isinstance(value, float) else str(value)
         table.add_row(label, shown, unit)
     return table
 
@@ -257,7 +186,7 @@ def finance(
         for t in loaded.finance.tranches
     ]
     if as_json:
-        _print_json(
+        print_json(
             {
                 "scenario": loaded.name,
                 "file": loaded.source_file,
@@ -276,7 +205,7 @@ def finance(
     shown[money_columns] = shown[money_columns] / 1e9
     shown.columns = [f"{c} [B USD]" if c != "dscr" else "dscr [x]" for c in shown.columns]
     out.print(
-        _table(
+        frame_table(
             shown,
             f"{loaded.name}: cash flows, {money['currency']}"
             + ("; median over samples" if samples > 1 else "")
@@ -295,7 +224,7 @@ def finance(
                 str(t["investor"] or ""),
                 str(t["kind"]),
                 str(t["region"] or ""),
-                _fmt(float(str(t["amount"])) / 1e9),
+                fmt(float(str(t["amount"])) / 1e9),
                 f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]),
                 "" if t["rate"] is None else f"{float(str(t['rate'])) * 100:.2f}%/year",
                 "" if t["tenor"] is None else f"{float(str(t['tenor'])):.0f} year",
@@ -338,16 +267,16 @@ def finance(
         if label == "payback year":
             head.add_row(label, "never" if value != value else f"{value:.0f}", unit)
         else:
-            head.add_row(label, _fmt(value / scale), unit)
+            head.add_row(label, fmt(value / scale), unit)
     out.print(head)
     if coverage["covered"]:
         verdict = (
-            f"The financing covers the plan: no funding gap; {_fmt(coverage['cash_end'] / 1e9)} B USD "
+            f"The financing covers the plan: no funding gap; {fmt(coverage['cash_end'] / 1e9)} B USD "
             "of cash is left at the end."
         )
     else:
         verdict = (
-            f"The financing does NOT cover the plan: a funding gap of {_fmt(coverage['funding_gap'] / 1e9)} "
+            f"The financing does NOT cover the plan: a funding gap of {fmt(coverage['funding_gap'] / 1e9)} "
             f"B USD over the horizon, from {coverage['first_gap_year']}."
         )
     out.print(verdict)
@@ -371,7 +300,7 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
         "scenario": resolved,
     }
     if as_json:
-        _print_json(info)
+        print_json(info)
         return
     out.print(f"[bold green]valid[/]: {loaded.source_file or loaded.name} (hash {info['hash']})")
     out.print(
@@ -470,11 +399,12 @@ def data(
                 for t in TABLES
             ]
             if as_json:
-                _print_json(listing)
+                print_json(listing)
             elif as_csv:
                 sys.stdout.write(pd.DataFrame(listing).to_csv(index=False))
             else:
-                out.print(_table(pd.DataFrame(listing).set_index("table"), "data library tables", "table"))
+                listing_frame = pd.DataFrame(listing).set_index("table")
+                out.print(frame_table(listing_frame, "data library tables", "table"))
             return
         if table not in TABLES:
             import difflib
@@ -484,7 +414,7 @@ def data(
             raise FlopgridError(f"unknown table {table!r}.{hint} Known: {', '.join(TABLES)}")
         frame = library.table(table)
     if as_json:
-        _print_json(frame.to_dict(orient="records"))
+        print_json(frame.to_dict(orient="records"))
     elif as_csv:
         sys.stdout.write(frame.to_csv(index=False))
     else:
@@ -498,10 +428,10 @@ def data(
             rich_table.add_row(
                 str(row.id),
                 str(row.parameter),
-                _fmt(value),
+                fmt(value),
                 str(row.unit),
                 str(row.year),
-                f"{_fmt(low)}–{_fmt(high)}",
+                f"{fmt(low)}–{fmt(high)}",
                 str(row.source),
             )
         out.print(rich_table)
@@ -512,7 +442,7 @@ def scenarios(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios."""
     names = shipped_scenarios()
     if as_json:
-        _print_json(names)
+        print_json(names)
     else:
         for name in names:
             out.print(name)
@@ -531,6 +461,9 @@ def _main(
     ] = False,
 ) -> None:
     """flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money."""
+
+
+register_all(app)
 
 
 def main() -> None:

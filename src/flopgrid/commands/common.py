@@ -1,0 +1,101 @@
+"""What every ``flopgrid`` command shares: the app, the consoles, user-error handling and formatting.
+
+Commands live in ``flopgrid.cli`` (the simulator's) and in ``flopgrid.commands.*`` (one module per
+capability, each with ``register(app)``), so no module has to import the command line it extends.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flopgrid.errors import FlopgridError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.",
+)
+# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
+out = Console(width=None if sys.stdout.isatty() else 220)
+# Errors are one line (file:line: field: message) so they can be read by tools; never wrapped.
+err = Console(stderr=True, soft_wrap=True)
+
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
+        "Default: seed-7t.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map flopgrid's errors to one line on stderr and exit status 2."""
+    try:
+        yield
+    except FlopgridError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not math.isfinite(value) else float(value)
+    return str(value)
+
+
+def _finite(data: Any) -> Any:
+    """The data with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    if isinstance(data, float | np.floating) and not math.isfinite(data):
+        return None
+    return data
+
+
+def print_json(data: Any) -> None:
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def fmt(value: float) -> str:
+    if isinstance(value, str):
+        return value
+    if value != value:
+        return "–"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if magnitude >= 1e6 or magnitude < 1e-2:
+        return f"{value:.3g}"
+    return f"{value:,.2f}" if magnitude < 10 else f"{value:,.1f}" if magnitude < 1000 else f"{value:,.0f}"
+
+
+def frame_table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(index_name, justify="right")
+    for column in frame.columns:
+        name, _, unit = str(column).partition(" [")
+        table.add_column(f"{name}\n{unit.rstrip(']')}" if unit else name, justify="right")
+    for index, row in frame.iterrows():
+        table.add_row(str(index), *(fmt(v) for v in row.to_numpy()))
+    return table
