@@ -9,7 +9,7 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("plan", "uncertainty", "store", "claims", "web")
 
 
 def register_all(app: typer.Typer) -> None:
