@@ -1,0 +1,1 @@
+"""Claims ledgers that ship with flopgrid (``flopgrid claims NAME``)."""
