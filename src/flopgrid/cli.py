@@ -50,10 +50,24 @@ def run(
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="Save results: .nc, .parquet or .csv.")
     ] = None,
+    ask: Annotated[
+        list[str] | None,
+        typer.Option("--ask", help="A probability to answer, e.g. 'h100e@2030 >= 50e6' (repeatable)."),
+    ] = None,
+    sampling: Annotated[
+        str | None,
+        typer.Option(help="Sampling design: lhs, sobol or random (default: the scenario's, else lhs)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a scenario and print the per-year summary and horizon totals."""
+    from flopgrid.uncertainty import SAMPLING, parse_question
+
     with user_errors():
+        if sampling is not None and sampling not in SAMPLING:
+            raise FlopgridError(f"--sampling {sampling}: use one of {', '.join(SAMPLING)}")
+        for question in ask or []:
+            parse_question(question)
         if output is not None and output.suffix.lower() not in (".nc", ".parquet", ".csv"):
             raise FlopgridError(f"--out {output}: use a .nc, .parquet or .csv file name")
         loaded = load_scenario(scenario)
@@ -73,11 +87,13 @@ def run(
                     samples=samples,
                     seed=seed,
                     progress=lambda done, _total: bar.update(task, completed=done),
+                    sampling=sampling,
                 )
         else:
-            results = simulate(loaded, samples=samples, seed=seed)
+            results = simulate(loaded, samples=samples, seed=seed, sampling=sampling)
         summary = results.flopgrid.summary()
         totals = results.flopgrid.totals()
+        answers = [results.flopgrid.probability(question) for question in ask or []]
         if output is not None:
             results.flopgrid.save(output)
     if as_json:
@@ -89,6 +105,8 @@ def run(
                 "seed": seed,
                 "years": summary.reset_index().to_dict(orient="records"),
                 "totals": totals,
+                "probabilities": answers,
+                "sampling": results.attrs.get("sampling"),
                 "output": str(output) if output else None,
             }
         )
@@ -101,6 +119,18 @@ def run(
         )
     )
     out.print(_totals_table(totals))
+    if answers:
+        asked = Table(title="Probabilities (share of samples)", title_justify="left", header_style="bold")
+        for name in ("question", "probability", "± standard error", "samples"):
+            asked.add_column(name, justify="left" if name == "question" else "right")
+        for answer in answers:
+            asked.add_row(
+                str(answer["question"]),
+                f"{answer['probability']:.3f}",
+                f"{answer['standard_error']:.3f}",
+                f"{answer['samples']:,}",
+            )
+        out.print(asked)
     if output is not None:
         out.print(f"results saved to {output}")
 

@@ -21,10 +21,13 @@ Overrides in a scenario (``parameters:``) take one of these forms, for any table
         gas_ccgt:
           capex: {US: "2400 USD/kW", UAE: "1000 USD/kW"}   # per region (values may be series too)
 
-Sampling (``samples > 1``): each parameter that the library gives a low/high range for is drawn from a
-triangular distribution (low, value, high), independently per parameter and item, with one quantile
-per sample shared across years and regions (a parameter that is high in 2030 is high in 2035 too).
-Values a scenario overrides are not sampled.
+Sampling (``samples > 1``): each parameter that the library gives a low/high range for is drawn from
+the default distribution of its kind (``flopgrid.uncertainty.DEFAULT_KINDS``: PERT for costs, shares and
+most technical figures, a two-piece lognormal for growth rates and for ranges wider than 3×), or from
+the distribution the scenario's ``uncertainty:`` section gives it. There is one quantile per sample and
+item, shared across years and regions (a parameter that is high in 2030 is high in 2035 too); the
+quantiles come from the run's sampling design (Latin hypercube, Sobol or random, with rank correlations
+through a Gaussian copula). Values a scenario overrides are not sampled unless given a distribution.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ import numpy as np
 
 from flopgrid.errors import ScenarioError, UnitError
 from flopgrid.library import Library
+from flopgrid.uncertainty import (
+    Design,
+    Dimension,
+    Distribution,
+    correlation_pairs,
+    default_kind,
+    default_ppf,
+    explicit_distributions,
+)
 from flopgrid.units import parse_quantity
 
 if TYPE_CHECKING:
@@ -44,6 +56,8 @@ if TYPE_CHECKING:
 
 #: Tables with one item: overrides name the parameter directly, and the item axis has length 1.
 SINGLE = {"fabs": "leading_edge", "packaging": "cowos", "hbm": "hbm", "datacentres": "ai_campus"}
+#: The item name of a region parameter's design dimension (one quantile for every region).
+ALL_REGIONS = "all"
 
 
 @dataclass(frozen=True)
@@ -172,18 +186,13 @@ def _at(index: int) -> slice:
     return slice(index, index + 1)
 
 
-def _ppf_triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:
-    width = high - low
-    safe = np.where(width > 0, width, 1.0)
-    c = (mode - low) / safe
-    left = low + np.sqrt(u * width * (mode - low))
-    right = high - np.sqrt((1 - u) * width * (high - mode))
-    return np.where(width > 0, np.where(u < c, left, right), mode)
-
-
 @dataclass
 class ParameterSet:
-    """Parameters resolved for one scenario on its axes (years, regions, items per table)."""
+    """Parameters resolved for one scenario on its axes (years, regions, items per table).
+
+    With a ``design``, the drawn parameters take their quantiles from ``uniforms`` (one row per sample,
+    one column per design dimension), drawn from the design on first use when not given.
+    """
 
     library: Library
     years: np.ndarray
@@ -191,7 +200,10 @@ class ParameterSet:
     items: dict[str, list[str]]
     overrides: list[Override] = field(default_factory=list)
     samples: int = 1
-    rng: np.random.Generator | None = None
+    design: Design | None = None
+    uniforms: np.ndarray | None = None
+    #: First sample of this set within the run (for drawing its rows of the design).
+    start: int = 0
     _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def _items(self, table: str) -> list[str]:
@@ -208,7 +220,8 @@ class ParameterSet:
             self._cache[key] = self._resolve(table, parameter)
         return self._cache[key]
 
-    def _resolve(self, table: str, parameter: str) -> np.ndarray:
+    def base(self, table: str, parameter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Value, low and high after the scenario's overrides, each ``(year, region|1, item)``."""
         items = self._items(table)
         value, low, high = self.library.series(table, parameter, items, self.years)  # (I, Y)
         # to (Y, R|1, I)
@@ -235,20 +248,69 @@ class ParameterSet:
             i = slice(None) if o.item is None else _at(items.index(o.item))
             for arr in (value, low, high):
                 arr[:, r, i] = line[:, None, None]
-        if self.samples > 1 and self.rng is not None and np.any(high > low):
-            u = self.rng.random((self.samples, 1, 1, value.shape[2]))
-            # Most parameters are constant over the years: draw on one year and broadcast a view.
-            constant = all(
-                np.array_equal(a, a[:1].repeat(len(a), axis=0), equal_nan=True) for a in (value, low, high)
-            )
-            if constant:
-                drawn = _ppf_triangular(u, low[None, :1], value[None, :1], high[None, :1])
-                return np.broadcast_to(drawn, (self.samples, *value.shape))
-            return _ppf_triangular(u, low[None], value[None], high[None])
-        return value[None]
+        return value, low, high
+
+    def dimensions(self, explicit: dict[tuple[str, str, str | None], Distribution]) -> list[Dimension]:
+        """The design's columns: every (table, parameter, item) with a range or an explicit
+        distribution, in the library's order."""
+        out = []
+        for table, parameter in self.library.specs:
+            if table == "macro":
+                continue
+            value, low, high = self.base(table, parameter)
+            for i, item in enumerate(self._drawn_items(table)):
+                given = explicit.get((table, parameter, item), explicit.get((table, parameter, None)))
+                if given is not None:
+                    out.append(Dimension(table, parameter, item, "explicit", given))
+                elif np.any(high[..., i] > low[..., i]):
+                    kind = default_kind(
+                        self.library.specs[(table, parameter)], value[..., i], low[..., i], high[..., i]
+                    )
+                    out.append(Dimension(table, parameter, item, kind))
+        return out
+
+    def _drawn_items(self, table: str) -> list[str]:
+        """Items with a quantile of their own: a region's parameter shares one across regions (a
+        sample where power is scarce is scarce everywhere), as the item axis of ``regions`` is 1."""
+        return [ALL_REGIONS] if table == "regions" else self._items(table)
+
+    def _quantiles(self) -> np.ndarray | None:
+        if self.design is None or self.samples < 1:
+            return None
+        if self.uniforms is None:
+            self.uniforms = self.design.uniforms(self.start, self.start + self.samples)
+        return self.uniforms
+
+    def _resolve(self, table: str, parameter: str) -> np.ndarray:
+        value, low, high = self.base(table, parameter)
+        columns = self.design.columns if self.design is not None else {}
+        drawn = [
+            (i, columns[(table, parameter, item)])
+            for i, item in enumerate(self._drawn_items(table))
+            if (table, parameter, item) in columns
+        ]
+        u = self._quantiles() if drawn else None
+        if u is None or self.design is None:
+            return value[None]
+        # Most parameters are constant over the years: draw on one year and broadcast a view.
+        constant = all(
+            np.array_equal(a, a[:1].repeat(len(a), axis=0), equal_nan=True) for a in (value, low, high)
+        )
+        v, lo, hi = (a[:1] if constant else a for a in (value, low, high))
+        n = u.shape[0]
+        out = np.broadcast_to(v[None], (n, *v.shape)).copy()
+        for i, column in drawn:
+            dim = self.design.dimensions[column]
+            if dim.distribution is not None:
+                out[..., i] = dim.distribution.ppf(u[:, column])[:, None, None]
+            else:
+                drawn_i = default_ppf(dim.kind, u[:, column], v[..., i], lo[..., i], hi[..., i])
+                out[..., i] = drawn_i.reshape(n, *v.shape[:2])
+        return np.broadcast_to(out, (n, *value.shape)) if constant else out
 
     def block(self, start: int, stop: int) -> ParameterSet:
-        """The same parameters for samples ``start:stop`` (arrays already drawn are sliced, not redrawn)."""
+        """The same parameters for samples ``start:stop`` of this set (arrays already drawn are sliced,
+        not redrawn; others are drawn from the design's rows for those samples)."""
         sliced = {key: arr[start:stop] if arr.shape[0] > 1 else arr for key, arr in self._cache.items()}
         return ParameterSet(
             self.library,
@@ -257,13 +319,15 @@ class ParameterSet:
             self.items,
             self.overrides,
             samples=stop - start,
-            rng=None,
+            design=self.design,
+            uniforms=None if self.uniforms is None else self.uniforms[start:stop],
+            start=self.start + start,
             _cache=sliced,
         )
 
     def missing(self, table: str, parameter: str) -> list[str]:
         """Items of ``table`` that have no value for ``parameter``."""
-        arr = self.get(table, parameter)
+        arr = self.base(table, parameter)[0]
         items = self._items(table)
         return [item for k, item in enumerate(items) if np.isnan(arr[..., k]).all()]
 
@@ -272,3 +336,15 @@ def used_items(names: Iterable[str], order: list[str]) -> list[str]:
     """The names in ``names``, in the library's order, without repeats."""
     wanted = set(names)
     return [n for n in order if n in wanted]
+
+
+def design_for(
+    scenario: Scenario, params: ParameterSet, seed: int, sampling: str | None, samples: int
+) -> Design:
+    """The sampling design of a run: the drawn dimensions (library ranges and the scenario's explicit
+    distributions), the method (``sampling``, else the scenario's, else Latin hypercube) and the
+    scenario's rank correlations."""
+    explicit = explicit_distributions(scenario, params.library)
+    dimensions = params.dimensions(explicit)
+    method = sampling or scenario.uncertainty.sampling
+    return Design(dimensions, method, seed, samples, correlation_pairs(scenario, dimensions))

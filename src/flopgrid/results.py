@@ -87,6 +87,8 @@ class ResultsAccessor:
         frame = pd.DataFrame(index=pd.Index(ds.year.values, name="year"))
         many = ds.sizes["sample"] > 1
         for column, name, scale, unit in SUMMARY_COLUMNS:
+            if name not in ds:  # the planner's Results lack what its LP does not model (largest_run)
+                continue
             series = self._year_series(name) / scale
             if many:
                 q = series.quantile(list(quantiles), dim="sample")
@@ -94,11 +96,20 @@ class ResultsAccessor:
                     frame[f"{column}_p{round(level * 100)} [{unit}]"] = q.values[k]
             else:
                 frame[f"{column} [{unit}]"] = series.values[0]
-        frame["bottleneck"] = self.bottlenecks()["bottleneck"].values
+        if "bottleneck" in ds:
+            frame["bottleneck"] = self.bottlenecks()["bottleneck"].values
         return frame
 
     def bottlenecks(self) -> pd.DataFrame:
-        """The binding constraint per year: label and the share of samples in which it binds."""
+        """The binding constraint per year: label and the share of samples in which it binds.
+
+        For a plan (Results with ``shadow_price``): its binding constraints ranked by value, one row
+        per constraint, year and location, with a sentence in plain words (``flopgrid.plan.rank``).
+        """
+        if "shadow_price" in self._ds:
+            from flopgrid.plan import rank
+
+            return rank(self._ds)
         labels = decode(self._ds["bottleneck"]).values  # (sample, year)
         rows = []
         for t, year in enumerate(self._ds.year.values):
@@ -256,6 +267,13 @@ class ResultsAccessor:
                 for name, (value, year) in benchmarks.items()
             },
         }
+
+    def probability(self, question: str) -> dict[str, object]:
+        """P(question) over the samples, e.g. ``"h100e@2030 >= 50e6"`` or ``"funding_gap <= 0"``, with
+        its Monte Carlo standard error (see :func:`flopgrid.uncertainty.probability`)."""
+        from flopgrid.uncertainty import probability
+
+        return probability(self._ds, question)
 
     def to_frame(self, name: str) -> pd.DataFrame:
         """One variable as a long table with a ``value`` column and a ``unit`` column."""

@@ -262,6 +262,90 @@ class Finance(_Strict):
     tranches: list[Tranche] = []
 
 
+class Uncertainty(_Strict):
+    """How a Monte Carlo run draws its parameters (docs/uncertainty.md).
+
+    ``distributions`` maps ``table.parameter`` or ``table.item.parameter`` to a distribution such as
+    ``{dist: pert, low: .., mode: .., high: ..}``; ``correlations`` lists ``[name, name, spearman rho]``.
+    Both are checked against the library by ``flopgrid.uncertainty`` when the scenario is loaded.
+    """
+
+    sampling: Literal["lhs", "sobol", "random"] = "lhs"
+    distributions: dict[str, dict[str, Any]] = {}
+    correlations: list[tuple[str, str, float]] = []
+
+
+def _compute(value: Any) -> tuple[float, str]:
+    """A compute level in H100e ("100e6 H100e", or a bare number) or in FLOP/s ("1e23 FLOP/s")."""
+    if isinstance(value, tuple | list) and len(value) == 2:
+        value = f"{value[0]} {value[1]}"
+    for unit in ("H100e", "FLOP/s"):
+        try:
+            level = parse_quantity(value, unit)
+        except UnitError:
+            continue
+        if level < 0:
+            raise ValueError(f"a compute target must not be negative, got {value!r}")
+        return level, unit
+    raise ValueError(
+        f"expected compute in H100e or FLOP/s, e.g. '100e6 H100e' or '1e23 FLOP/s', got {value!r}"
+    )
+
+
+#: A compute level and its unit (``H100e`` or ``FLOP/s``).
+Compute = Annotated[
+    tuple[float, str],
+    BeforeValidator(_compute),
+    PlainSerializer(lambda value: f"{value[0]!r} {value[1]}", return_type=str),
+]
+PowerRate = Annotated[float, _in("W/year"), _out("W/year"), Field(ge=0)]
+
+
+class BuildLimits(_Strict):
+    """Most new capacity started per year, per region: one value for every region or ``{region: value}``."""
+
+    fabs: dict[str, WaferRate] | WaferRate | None = None
+    packaging: dict[str, WaferRate] | WaferRate | None = None
+    hbm: dict[str, MemoryRate] | MemoryRate | None = None
+    datacentres: dict[str, PowerRate] | PowerRate | None = None
+    power: dict[str, PowerRate] | PowerRate | None = None
+
+
+class Planner(_Strict):
+    """What ``flopgrid plan`` optimises (docs/plan.md): a compute target at least cost, or the most compute
+    within a budget, and the planner's own limits."""
+
+    objective: Literal["min_cost", "max_compute"] = "min_cost"
+    #: Installed compute to reach by each year; a target holds from its year until the next one.
+    target: dict[Year, Compute] = {}
+    #: Total discounted cost (capex and opex) allowed, for ``max_compute``.
+    budget: PositiveMoney | None = None
+    #: Most capex per year: one amount for every year or ``{year: amount}``.
+    capital_budget: dict[Year, PositiveMoney] | PositiveMoney | None = None
+    mode: Literal["perfect", "myopic"] = "perfect"
+    #: Years the myopic planner looks ahead (its rolling window).
+    window: Annotated[int, Field(ge=1, le=100)] = 5
+    #: Where the planner may build and send chips (default: every region of the library).
+    regions: list[str] | None = None
+    #: Power sources the planner may build (default: every source of the library but ``grid``).
+    sources: list[str] | None = None
+    #: Most of the installed compute any one region may hold.
+    max_region_share: Annotated[float, _in("dimensionless"), Field(gt=0, le=1)] | None = None
+    build_limits: BuildLimits = BuildLimits()
+    #: Cost of one H100e missing from a target for a year; high, so targets are missed only when impossible.
+    shortfall_penalty: Annotated[float, _in("USD/H100e"), _out("USD/H100e"), Field(gt=0)] = 1e6
+    #: Let fabs run below capacity (the simulator runs them full, so the round trip then differs).
+    allow_idle_fabs: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Planner:
+        if self.objective == "min_cost" and not self.target:
+            raise ValueError("objective min_cost needs a target, e.g. target: {2030: '100e6 H100e'}")
+        if self.objective == "max_compute" and self.budget is None:
+            raise ValueError("objective max_compute needs a budget, e.g. budget: '2 trillion USD'")
+        return self
+
+
 class Scenario(_Strict):
     """A scenario: the horizon, overrides of library parameters, and the plan.
 
@@ -278,6 +362,8 @@ class Scenario(_Strict):
     builds: Builds = Builds()
     policy: Policy = Policy()
     finance: Finance = Finance()
+    uncertainty: Uncertainty = Uncertainty()
+    planner: Planner | None = None
     source_file: str | None = Field(default=None, exclude=True)
 
     @property
@@ -286,7 +372,11 @@ class Scenario(_Strict):
 
     def content_hash(self) -> str:
         """A hash of the scenario's content (not of its file name)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # Scenarios without a planner section hash as they did before the section existed.
+        text = json.dumps(
+            self.model_dump(mode="json", exclude={"planner"} if self.planner is None else None),
+            sort_keys=True,
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -464,6 +554,9 @@ def load_scenario(
     from flopgrid.parameters import resolve_overrides
 
     resolve_overrides(scenario, library, lines)
+    from flopgrid.uncertainty import explicit_distributions
+
+    explicit_distributions(scenario, library, lines)
     return scenario
 
 

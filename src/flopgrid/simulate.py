@@ -9,7 +9,7 @@ The model is documented equation by equation in ``docs/model.md``; the stages' a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +34,9 @@ from flopgrid.model import builds as bld
 from flopgrid.model import cashflow, datacentres, dot_last, finance, power, supply
 from flopgrid.model.builds import BuildArrays
 from flopgrid.model.finance import ASSETS
-from flopgrid.parameters import SINGLE, ParameterSet, resolve_overrides
+from flopgrid.parameters import SINGLE, ParameterSet, design_for, resolve_overrides
 from flopgrid.scenario import Scenario, load_scenario
+from flopgrid.uncertainty import Design
 
 BOTTLENECKS = ("wafers", "packaging", "hbm", "datacentres", "power", "none")
 #: Where the existing industry's supply-chain capacity sits, for attributing its capex: TSMC's
@@ -600,8 +601,19 @@ def _bottleneck(scenario: Scenario, d: Deployment, production: np.ndarray) -> np
     return out
 
 
-def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.ndarray]:
-    """Run every stage on one block of samples; returns the arrays named in ``VARIABLES``."""
+#: Results variables of the Money stage (``_finance``): a run that keeps none of them skips the stage.
+FINANCE_VARIABLES = frozenset(
+    {
+        "depreciation", "compute_hours", "revenue", "financing_in", "debt_interest", "debt_service", "dscr",
+        "net_cash_flow", "funding_gap", "cash", "discount_rate", "financing_cost", "npv", "irr",
+        "payback_year", "peak_cash_need", "lcoc_per_h100e_hour", "lcoc_per_1e21_flop", "lcoc_breakdown",
+    }
+)  # fmt: skip
+
+
+def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = True) -> dict[str, np.ndarray]:
+    """Run every stage on one block of samples; returns the arrays named in ``VARIABLES`` (without the
+    Money stage's when ``money`` is false)."""
     s = _supply(scenario, params, axes)
     d = _deployment(scenario, params, axes, s.produced)
     e = _energy(params, axes, d)
@@ -637,7 +649,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes) -> dict[str, np.n
         "capex": capex,
         "opex": opex,
         "bottleneck": _bottleneck(scenario, d, s.bottleneck),
-        **_finance(scenario, params, axes, d, capex, opex, operations["flops_peak"]),
+        **(_finance(scenario, params, axes, d, capex, opex, operations["flops_peak"]) if money else {}),
     }
 
 
@@ -645,8 +657,11 @@ def prepare(
     scenario: Scenario | str | Path | Mapping[str, Any] | None,
     samples: int = 1,
     seed: int = 0,
+    sampling: str | None = None,
 ) -> tuple[Scenario, ParameterSet, Axes]:
-    """Load the scenario, lay out its axes and resolve (and, for ``samples > 1``, draw) parameters."""
+    """Load the scenario, lay out its axes and resolve parameters; for ``samples > 1``, set up the
+    sampling design (``sampling``: lhs, sobol or random; default: the scenario's, else lhs), whose rows
+    are drawn on first use."""
     if samples < 1:
         raise ScenarioError(f"samples must be at least 1, got {samples}", path="samples")
     if not isinstance(scenario, Scenario):
@@ -660,8 +675,9 @@ def prepare(
         items={"accelerators": axes.accelerators, "power_sources": axes.sources},
         overrides=resolve_overrides(scenario, library),
         samples=samples,
-        rng=np.random.default_rng(seed),
     )
+    if samples > 1:
+        params.design = design_for(scenario, params, seed, sampling, samples)
     for table, names in (("accelerators", axes.accelerators),):
         for parameter in ("flops_bf16", "it_power", "logic_die_area", "interposer_area", "price"):
             gaps = [n for n in params.missing(table, parameter) if n in names]
@@ -680,6 +696,7 @@ def simulate(
     samples: int = 1,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    sampling: str | None = None,
 ) -> xr.Dataset:
     """Simulate a scenario's plan year by year.
 
@@ -690,11 +707,17 @@ def simulate(
         scenario (``seed-7t``).
     samples
         Monte Carlo samples. With 1, every parameter is at its library value. With more, each library
-        parameter with a range is drawn from a triangular distribution (low, value, high).
+        parameter with a range is drawn from its default distribution (docs/uncertainty.md), or the one
+        the scenario's ``uncertainty:`` section gives it.
     seed
-        Seed of the one ``numpy.random.Generator`` used; the same seed gives the same results.
+        Seed of the sampling design; the same seed gives the same results.
     progress
         Called as ``progress(done, total)`` (in samples) after each block of samples.
+    sampling
+        ``lhs`` (Latin hypercube), ``sobol`` (scrambled Sobol) or ``random``; default: the scenario's
+        ``uncertainty.sampling``, else ``lhs``. Full results take about 30 kB per sample (seed
+        scenario); for millions of samples use :func:`flopgrid.uncertainty.monte_carlo`, which keeps
+        only the figures asked for.
 
     Returns
     -------
@@ -710,7 +733,61 @@ def simulate(
     >>> results["h100e"].attrs["units"]
     'H100e'
     """
-    scenario, params, axes = prepare(scenario, samples, seed)
+    scenario, params, axes = prepare(scenario, samples, seed, sampling)
+    ds = _execute(scenario, params, axes, np.arange(samples), progress, seed)
+    ds.attrs["sampling"] = params.design.method if params.design is not None else "none"
+    return ds
+
+
+def run_block(
+    scenario: Scenario,
+    params: ParameterSet,
+    axes: Axes,
+    start: int,
+    stop: int,
+    keep: Collection[str] | None = None,
+) -> xr.Dataset:
+    """Results for samples ``start:stop`` of a run set up by :func:`prepare` (its design's rows for those
+    samples, drawn on their own: the numbers equal those of the whole run); with ``keep``, only those
+    variables are stored (writing all of them is most of a large run's time and memory)."""
+    seed = params.design.seed if params.design is not None else 0
+    return _execute(scenario, params.block(start, stop), axes, np.arange(start, stop), None, seed, keep)
+
+
+def run_uniforms(
+    scenario: Scenario,
+    params: ParameterSet,
+    axes: Axes,
+    design: Design,
+    uniforms: np.ndarray,
+    keep: Collection[str] | None = None,
+) -> xr.Dataset:
+    """Results at given design rows (independent uniforms, one column per design dimension; the
+    design's copula is applied): how sensitivity analysis evaluates the model at SALib's points."""
+    drawn = ParameterSet(
+        params.library,
+        params.years,
+        params.regions,
+        params.items,
+        params.overrides,
+        samples=uniforms.shape[0],
+        design=design,
+        uniforms=design.correlate(uniforms),
+    )
+    return _execute(scenario, drawn, axes, np.arange(uniforms.shape[0]), None, design.seed, keep)
+
+
+def _execute(
+    scenario: Scenario,
+    params: ParameterSet,
+    axes: Axes,
+    sample_ids: np.ndarray,
+    progress: Callable[[int, int], None] | None,
+    seed: int,
+    keep: Collection[str] | None = None,
+) -> xr.Dataset:
+    """Run every stage on ``params``'s samples in blocks on a thread per core; wrap them as Results."""
+    samples = params.samples
     # Draw every parameter once for all samples, so that blocks are slices of one draw.
     for table, parameter in params.library.specs:
         if table != "macro":
@@ -720,7 +797,7 @@ def simulate(
     size = min(CHUNK, max(MIN_BLOCK, -(-samples // WORKERS)))
     starts = list(range(0, samples, size))
     coords: dict[str, Any] = {
-        "sample": np.arange(samples),
+        "sample": sample_ids,
         "year": axes.years,
         "region": axes.regions,
         "accelerator": axes.accelerators,
@@ -730,7 +807,8 @@ def simulate(
         "financing": list(FINANCING),
     }
     # Results of 100,000 samples are gigabytes: blocks are written into arrays allocated once.
-    variables = {name: _allocate(name, samples, coords) for name in VARIABLES}
+    variables = {name: _allocate(name, samples, coords) for name in VARIABLES if keep is None or name in keep}
+    money = keep is None or not FINANCE_VARIABLES.isdisjoint(keep)
     done = 0
 
     def store(start: int, block: dict[str, np.ndarray]) -> None:
@@ -743,7 +821,7 @@ def simulate(
             progress(done, samples)
 
     if len(starts) == 1:
-        store(0, _run(scenario, params.block(0, samples), axes))
+        store(0, _run(scenario, params.block(0, samples), axes, money))
     else:
         # At most two blocks per thread in flight: a finished future holds its block until stored, and
         # holding them all would double the memory of a large run.
@@ -751,7 +829,7 @@ def simulate(
             pending: dict[Future[dict[str, np.ndarray]], int] = {}
             for index, start in enumerate(starts):
                 stop = min(start + size, samples)
-                pending[pool.submit(_run, scenario, params.block(start, stop), axes)] = start
+                pending[pool.submit(_run, scenario, params.block(start, stop), axes, money)] = start
                 last = index == len(starts) - 1
                 if len(pending) >= 2 * WORKERS or last:
                     finished, _ = wait(pending, return_when=ALL_COMPLETED if last else FIRST_COMPLETED)
