@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from flopgrid.errors import FlopgridError, LibraryError, ScenarioError, UnitError
 from flopgrid.library import load_library
+from flopgrid.plan import plan
 from flopgrid.results import Results
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.simulate import simulate
@@ -26,5 +27,6 @@ __all__ = [
     "__version__",
     "load_library",
     "load_scenario",
+    "plan",
     "simulate",
 ]

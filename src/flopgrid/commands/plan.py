@@ -1,9 +1,196 @@
-"""Commands of the plan capability (being written)."""
+"""``flopgrid plan``: the least-cost build plan for a scenario's target, and what holds it back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
 import typer
+import xarray as xr
+
+from flopgrid.commands.common import (
+    JsonOpt,
+    err,
+    fmt,
+    frame_table,
+    out,
+    print_json,
+    user_errors,
+)
+from flopgrid.errors import FlopgridError
+
+TargetArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Scenario YAML file with a planner section, or a built-in name. "
+        "Default: target-100m-h100e-2030.",
+        show_default=False,
+    ),
+]
+#: Build-plan columns: Results variable, scale, column name with unit.
+PLAN_COLUMNS: tuple[tuple[str, float, str], ...] = (
+    ("fab_build", 12e3, "fab starts [k wafer/month]"),
+    ("packaging_build", 12e3, "packaging starts [k wafer/month]"),
+    ("hbm_build", 1e9, "HBM starts [B GB/year]"),
+    ("datacentre_build", 1e9, "data centres started [GW]"),
+    ("plant_build", 1e9, "power plants started [GW]"),
+    ("grid_build", 1e9, "grid connected [GW]"),
+    ("accelerators_shipped", 1e6, "chips bought [M]"),
+    ("h100e", 1e6, "installed [M H100e]"),
+    ("target", 1e6, "target [M H100e]"),
+    ("shortfall", 1e6, "shortfall [M H100e]"),
+    ("capex", 1e9, "capex [B USD]"),
+    ("opex", 1e9, "opex [B USD]"),
+)
+
+
+def plan_table(results: xr.Dataset) -> pd.DataFrame:
+    """The build plan per year (construction starts and what is in service), in readable units."""
+    r = results.isel(sample=0)
+    frame = pd.DataFrame(index=pd.Index(r.year.values, name="year"))
+    for name, scale, column in PLAN_COLUMNS:
+        var = r[name]
+        frame[column] = (var.sum([d for d in var.dims if d != "year"]) / scale).values
+    return frame
+
+
+def where_table(results: xr.Dataset) -> pd.DataFrame:
+    """What the plan builds in each region over the horizon (regions with nothing left out)."""
+    r = results.isel(sample=0)
+    frame = pd.DataFrame(index=pd.Index(r.region.values, name="region"))
+    frame["data centres [GW]"] = (r["datacentre_build"].sum("year") / 1e9).values
+    frame["grid [GW]"] = (r["grid_build"].sum("year") / 1e9).values
+    plants = r["plant_build"].sum("year") / 1e9
+    for source in plants.source.values:
+        if float(plants.sel(source=source).sum()) > 0:
+            frame[f"{source} [GW]"] = plants.sel(source=source).values
+    frame["fabs [k wafer/month]"] = (r["fab_build"].sum("year") / 12e3).values
+    frame["chips [M]"] = (r["accelerators_shipped"].sum(["year", "accelerator"]) / 1e6).values
+    frame[f"installed {int(r.year.values[-1])} [M H100e]"] = (r["h100e"].isel(year=-1) / 1e6).values
+    return frame[frame.abs().sum(axis=1) > 0]
+
+
+def _report(results: xr.Dataset, top: int) -> dict[str, Any]:
+    from flopgrid.plan import rank, shortfall_report
+
+    ranked = rank(results)
+    r = results.isel(sample=0)
+    mix = r["accelerators_shipped"].sum(["year", "region"])
+    return {
+        "scenario": results.attrs["scenario"],
+        "objective": results.attrs["objective"],
+        "mode": results.attrs["planner_mode"],
+        "discounted_cost_usd": results.attrs["discounted_cost"],
+        "discount_rate": results.attrs["discount_rate"],
+        "chips": {str(k): float(v) for k, v in zip(mix.accelerator.values, mix.values, strict=True) if v > 0},
+        "build_plan": plan_table(results).reset_index().to_dict(orient="records"),
+        "by_region": where_table(results).reset_index().to_dict(orient="records"),
+        "bottlenecks": ranked.head(top).to_dict(orient="records"),
+        "shortfall": shortfall_report(results),
+    }
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the app."""
+
+    @app.command("plan")
+    def plan_command(
+        scenario: TargetArg = None,
+        as_json: JsonOpt = False,
+        mode: Annotated[
+            str | None,
+            typer.Option(
+                "--mode",
+                help="perfect (perfect foresight, default) or myopic (rolling horizon); overrides "
+                "planner.mode.",
+                show_default=False,
+            ),
+        ] = None,
+        window: Annotated[
+            int | None,
+            typer.Option(
+                "--window", min=1, help="Years the myopic planner looks ahead; overrides planner.window."
+            ),
+        ] = None,
+        out_path: Annotated[
+            Path | None,
+            typer.Option("--out", help="Save the plan's Results to .nc, .parquet or .csv."),
+        ] = None,
+        scenario_out: Annotated[
+            Path | None,
+            typer.Option(
+                "--scenario-out",
+                help="Write the plan's builds as a scenario YAML that `flopgrid run` simulates.",
+            ),
+        ] = None,
+        top: Annotated[int, typer.Option("--top", min=1, help="Bottlenecks to show.")] = 10,
+    ) -> None:
+        """Find the least-cost build plan for a scenario's planner target and rank what binds.
+
+        The scenario needs a planner section (see docs/plan.md), e.g. the built-in
+        target-100m-h100e-2030.
+        """
+        import flopgrid
+        from flopgrid.plan import to_scenario
+
+        with user_errors():
+            loaded = flopgrid.load_scenario(scenario or "target-100m-h100e-2030")
+            if mode is not None or window is not None:
+                if loaded.planner is None:
+                    raise FlopgridError(f"{loaded.source_file}: planner: the scenario has no planner section")
+                if mode not in (None, "perfect", "myopic"):
+                    raise FlopgridError(f"--mode: expected perfect or myopic, got {mode!r}")
+                update: dict[str, Any] = {}
+                if mode is not None:
+                    chosen: Literal["perfect", "myopic"] = "myopic" if mode == "myopic" else "perfect"
+                    update["mode"] = chosen
+                if window is not None:
+                    update["window"] = window
+                loaded = loaded.model_copy(update={"planner": loaded.planner.model_copy(update=update)})
+            for path in (out_path, scenario_out):
+                if path is not None and not path.parent.exists():
+                    raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
+            if scenario_out is not None and scenario_out.suffix.lower() not in (".yaml", ".yml"):
+                raise FlopgridError(f"{scenario_out}: --scenario-out writes YAML; use a .yaml name")
+
+            def progress(done: int, total: int) -> None:
+                if not as_json:
+                    err.print(f"myopic planner: year {done} of {total} solved", highlight=False)
+
+            results = flopgrid.plan(loaded, progress=progress)
+            if out_path is not None:
+                results.flopgrid.save(out_path)
+            if scenario_out is not None:
+                import yaml
+
+                planned = to_scenario(results, loaded)
+                text = yaml.safe_dump(planned.model_dump(mode="json", exclude={"planner"}), sort_keys=False)
+                partial = scenario_out.with_name(f".{scenario_out.name}.partial")
+                partial.write_text(text, encoding="utf-8")
+                partial.replace(scenario_out)
+            report = _report(results, top)
+        if as_json:
+            print_json(report)
+            return
+        out.print(
+            f"[bold]{report['scenario']}[/]: {report['objective']} ({report['mode']} foresight), "
+            f"discounted cost ${fmt(report['discounted_cost_usd'] / 1e9)} B at "
+            f"{report['discount_rate']:.1%}/year",
+            highlight=False,
+        )
+        out.print(frame_table(plan_table(results), "Build plan (construction starts; fleet in service)"))
+        out.print(frame_table(where_table(results), "Where", index_name="region"))
+        chips = ", ".join(f"{k} {fmt(v / 1e6)} M" for k, v in report["chips"].items())
+        out.print(f"Chips bought: {chips or 'none'}", highlight=False)
+        for line in report["shortfall"]:
+            out.print(f"[bold red]{line}[/]", highlight=False)
+        out.print("[bold]Bottlenecks[/] (binding constraints, most valuable first):")
+        if not report["bottlenecks"]:
+            out.print("  none: no constraint binds")
+        for row in report["bottlenecks"]:
+            out.print(f"  {row['text']}  [dim]({row['constraint']})[/]", highlight=False)
+        if out_path is not None:
+            out.print(f"Results saved to {out_path}", highlight=False)
+        if scenario_out is not None:
+            out.print(f"Plan written as a scenario to {scenario_out} (simulate it with flopgrid run)")

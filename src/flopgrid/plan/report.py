@@ -1,0 +1,202 @@
+"""A plan in words and back to a scenario: ranked bottlenecks, the shortfall report and
+``to_scenario`` (the round trip through ``simulate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from flopgrid.errors import FlopgridError
+from flopgrid.plan.model import RULES
+from flopgrid.scenario import Scenario, load_scenario
+
+# ------------------------------------------------------------------------------ plan → scenario
+
+
+def _shares_by_year(amounts: xr.DataArray, dim: str) -> dict[int, dict[str, float]]:
+    """Shares along ``dim`` for each year; years without any amount take the nearest year's shares."""
+    totals = amounts.sum(dim)
+    years = [int(y) for y in amounts.year.values]
+    have = [t for t in range(len(years)) if float(totals[t]) > 0]
+    out: dict[int, dict[str, float]] = {}
+    for t, year in enumerate(years):
+        if not have:
+            break
+        k = min(have, key=lambda h: (abs(h - t), h))
+        row = amounts.isel(year=k)
+        shares = {
+            str(n): float(v)
+            for n, v in zip(row[dim].values, row.values, strict=True)
+            if v > 1e-9 * float(totals[k])
+        }
+        total = sum(shares.values())
+        out[year] = {n: v / total for n, v in shares.items()}
+    return out
+
+
+def to_scenario(results: xr.Dataset, scenario: Scenario | str | Path | Mapping[str, Any]) -> Scenario:
+    """The plan's builds as a scenario the simulator can run: each year's new fabs, packaging and HBM
+    lines, data centres and power plants as builds, and where the chips went as ``chips.mix`` and
+    ``chips.allocation`` by year.
+
+    Grid connections are not written: the simulator grants them itself, as the planner assumes.
+    ``simulate(to_scenario(results, scenario))`` reproduces the plan (docs/plan.md, "Round trip").
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if results.attrs.get("engine") != "plan":
+        raise FlopgridError("to_scenario takes the Results of flopgrid.plan, not of another engine")
+    r = results.isel(sample=0)
+    builds: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("fabs", "packaging", "hbm", "datacentres", "power")
+    }
+    fields = (
+        ("fabs", "fab_build", "capacity", "wafer/year"),
+        ("packaging", "packaging_build", "capacity", "wafer/year"),
+        ("hbm", "hbm_build", "capacity", "GB/year"),
+        ("datacentres", "datacentre_build", "it_power", "W"),
+    )
+    # Builds below a millionth of the largest of their kind are solver round-off, not plans.
+    for kind, name, key, unit in fields:
+        values = r[name]
+        floor = 1e-6 * float(values.max())
+        for where, value in values.to_series().items():
+            year, region = cast(tuple[int, str], where)
+            if value > floor:
+                builds[kind].append({"region": region, "start": int(year), key: f"{value!r} {unit}"})
+    plants = r["plant_build"]
+    floor = 1e-6 * float(plants.max())
+    for where, value in plants.to_series().items():
+        year, region, source = cast(tuple[int, str, str], where)
+        if value > floor:
+            builds["power"].append(
+                {"region": region, "source": source, "start": int(year), "capacity": f"{value!r} W"}
+            )
+    data = scenario.model_dump(mode="json", exclude={"planner", "builds", "chips"})
+    data["name"] = f"{scenario.name}-plan"
+    data["description"] = f"the build plan flopgrid plan found for {scenario.name}"
+    data["builds"] = builds
+    chips: dict[str, Any] = {}
+    mix = _shares_by_year(r["accelerators_produced"], "accelerator")
+    allocation = _shares_by_year(r["accelerators_shipped"].sum("accelerator"), "region")
+    if mix:
+        chips["mix"] = mix
+        chips["allocation"] = allocation
+    data["chips"] = chips
+    data["existing_industry"] = False
+    finance = data.setdefault("finance", {})
+    finance["discount_rate"] = f"{float(results.attrs['discount_rate'])!r} 1/year"
+    return load_scenario(data)
+
+
+# ------------------------------------------------------------------------------------- bottlenecks
+
+
+def _place(location: str) -> str:
+    return "worldwide" if location == "global" else f"in {location}"
+
+
+def rank(results: xr.Dataset, tolerance: float = 1e-6) -> pd.DataFrame:
+    """Binding constraints of a plan, most valuable first.
+
+    A constraint binds where its shadow price is non-zero. Each row gives its value per unit
+    (``shadow_price``), the scarcity rent over the year (value × the level of what it limits is not
+    known for every family, so rows are ranked by the value of relaxing it by its unit in words) and a
+    sentence: "one more GW of firm power in JP in 2028 is worth $1.2 B".
+    """
+    sp = results["shadow_price"].isel(sample=0)
+    money = results.attrs.get("objective", "min_cost") != "max_compute"
+    frame = sp.to_series().dropna()
+    rows = []
+    for key, value in frame.items():
+        constraint, year, location = cast(tuple[str, int, str], key)
+        rule = RULES[str(constraint)]
+        worth = float(value) * rule.display
+        if abs(worth) <= tolerance * (1e9 if money else 1.0):
+            continue
+        amount = f"${worth / 1e9:,.3g} B" if money else f"{worth:,.3g} H100e"
+        verb = "is worth" if worth > 0 else "costs"
+        if constraint == "compute-target-lower":
+            text = f"each {rule.words.split(' less')[0]} of target in {year} costs {amount}"
+        else:
+            text = f"one more {rule.words} {_place(str(location))} in {year} {verb} {amount.lstrip('-$')}"
+            text = text.replace(f"{verb} ", f"{verb} $", 1) if money else text
+        rows.append(
+            {
+                "constraint": str(constraint),
+                "year": int(year),
+                "location": str(location),
+                "shadow_price": float(value),
+                "unit": str(sp.constraint_unit.sel(constraint=constraint).item()),
+                "value_per_display_unit": worth,
+                "display_unit": rule.words,
+                "text": text,
+            }
+        )
+    columns = [
+        "constraint",
+        "year",
+        "location",
+        "shadow_price",
+        "unit",
+        "value_per_display_unit",
+        "display_unit",
+        "text",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values("value_per_display_unit", key=np.abs, ascending=False).reset_index(drop=True)
+
+
+def _runs(years: list[int]) -> str:
+    """2027, 2028, 2029, 2031 → '2027–2029, 2031'."""
+    parts: list[str] = []
+    for year in sorted(years):
+        if parts and year == int(parts[-1].split("–")[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('–')[0]}–{year}"
+        else:
+            parts.append(str(year))
+    return ", ".join(parts)
+
+
+def shortfall_report(results: xr.Dataset, top: int = 3) -> list[str]:
+    """Plain-words lines on a missed target and its causes; empty when every target is met."""
+    r = results.isel(sample=0)
+    short = r["shortfall"].to_series()
+    missed = short[short > 1e-6 * max(float(r["target"].max()), 1.0)]
+    if missed.empty:
+        return []
+    years = [int(y) for y in missed.index]
+    lines = [
+        f"target missed by up to {missed.max() / 1e6:,.3g} M H100e in {_runs(years)} "
+        f"({missed.max() / float(r['target'].sel(year=missed.idxmax())):.0%} of the target)"
+    ]
+    ranked = rank(results)
+    causes = ranked[(ranked.year <= max(years)) & (ranked.constraint != "compute-target-lower")]
+    causes = causes[causes.value_per_display_unit > 0]
+    # What one H100e of the plan needs, from its own fleet: IT power, and firm power (IT × PUE).
+    it = r["it_power"].sum("region")
+    h100e = r["h100e"].sum("region")
+    used = h100e > 0
+    it_per = float((it.where(used) / h100e.where(used)).max()) if bool(used.any()) else np.nan
+    firm_per = (
+        it_per * float((r["firm_power"].sum("region") / it).where(used).min()) if bool(used.any()) else np.nan
+    )
+    needs = {"power-": (firm_per, "firm power"), "datacentres-": (it_per, "data-centre IT capacity")}
+    for (constraint, location), group in list(causes.groupby(["constraint", "location"], sort=False))[:top]:
+        rule = RULES[str(constraint)]
+        need = ""
+        for prefix, (per, what) in needs.items():
+            if str(constraint).startswith(prefix) and np.isfinite(per):
+                need = f"; the missing compute needs ≈{missed.max() * per / 1e9:,.3g} GW more {what}"
+        lines.append(
+            f"binding: {constraint} {_place(str(location))} in {_runs(sorted(set(group.year.tolist())))} "
+            f"(one more {rule.words} is worth up to "
+            f"${group.value_per_display_unit.max() / 1e9:,.3g} B){need}"
+        )
+    return lines
