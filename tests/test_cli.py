@@ -8,9 +8,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import flopgrid
+import flopgrid.cli
 from flopgrid.cli import app
 
 runner = CliRunner()
@@ -135,3 +139,26 @@ def test_every_kind_of_bad_input_exits_2(
         assert expected in result.stderr
         assert str(path) in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_a_run_above_the_full_results_limit_goes_in_chunks_and_agrees_with_a_full_run(
+    write_yaml: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_yaml(TINY)
+    full = flopgrid.simulate(flopgrid.load_scenario(path), samples=300, seed=4)
+    monkeypatch.setattr(flopgrid.cli, "FULL_RESULTS_MAX", 100)
+    saved = tmp_path / "figures.parquet"
+    result = runner.invoke(
+        app,
+        ["run", str(path), "-n", "300", "--seed", "4", "--ask", "capex <= 1e30", "-o", str(saved), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    figures = {row["figure"]: row for row in data["figures"]}
+    capex = full["capex"].sum([d for d in full["capex"].dims if d != "sample"]).to_numpy()
+    assert figures["capex"]["P50"] == pytest.approx(float(np.quantile(capex, 0.5)), rel=1e-9)
+    assert data["probabilities"][0]["probability"] == 1.0
+    frame = pd.read_parquet(saved)
+    assert len(frame) == 300 and "capex [USD]" in frame.columns
+    refused = runner.invoke(app, ["run", str(path), "-n", "300", "-o", str(tmp_path / "r.nc")])
+    assert refused.exit_code == 2 and "headline figures" in refused.output

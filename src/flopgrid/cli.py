@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ from flopgrid.commands.common import (
 from flopgrid.errors import FlopgridError
 from flopgrid.layout import axes_for
 from flopgrid.library import TABLES, load_library
-from flopgrid.scenario import load_scenario, shipped_scenarios
+from flopgrid.scenario import Scenario, load_scenario, shipped_scenarios
 from flopgrid.simulate import simulate
 
 
@@ -60,7 +61,12 @@ def run(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Simulate a scenario and print the per-year summary and horizon totals."""
+    """Simulate a scenario and print the per-year summary and horizon totals.
+
+    Up to 100,000 samples every result is kept (and can be saved); above that the run goes in chunks
+    that keep only the headline figures and the --ask figures, so memory stays bounded (about 0.7 GB
+    plus 8 bytes per sample and figure: 10 million samples fit in under 2 GB).
+    """
     from flopgrid.uncertainty import SAMPLING, parse_question
 
     with user_errors():
@@ -68,29 +74,23 @@ def run(
             raise FlopgridError(f"--sampling {sampling}: use one of {', '.join(SAMPLING)}")
         for question in ask or []:
             parse_question(question)
-        if output is not None and output.suffix.lower() not in (".nc", ".parquet", ".csv"):
-            raise FlopgridError(f"--out {output}: use a .nc, .parquet or .csv file name")
-        loaded = load_scenario(scenario)
-        if samples >= 20_000 and not as_json:
-            with Progress(
-                TextColumn("simulating"),
-                BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("simulate", total=samples)
-                results = simulate(
-                    loaded,
-                    samples=samples,
-                    seed=seed,
-                    progress=lambda done, _total: bar.update(task, completed=done),
-                    sampling=sampling,
+        chunked = samples > FULL_RESULTS_MAX
+        allowed = (".parquet", ".csv") if chunked else (".nc", ".parquet", ".csv")
+        if output is not None and output.suffix.lower() not in allowed:
+            raise FlopgridError(
+                f"--out {output}: use a {', '.join(allowed[:-1])} or {allowed[-1]} file name"
+                + (
+                    f" (above {FULL_RESULTS_MAX:,} samples a run keeps only headline figures)"
+                    if chunked
+                    else ""
                 )
-        else:
-            results = simulate(loaded, samples=samples, seed=seed, sampling=sampling)
+            )
+        loaded = load_scenario(scenario)
+        with _progress(samples >= 20_000 and not as_json, samples) as progress:
+            if chunked:
+                _run_chunked(loaded, samples, seed, sampling, ask or [], output, as_json, progress)
+                return
+            results = simulate(loaded, samples=samples, seed=seed, progress=progress, sampling=sampling)
         summary = results.flopgrid.summary()
         totals = results.flopgrid.totals()
         answers = [results.flopgrid.probability(question) for question in ask or []]
@@ -119,20 +119,109 @@ def run(
         )
     )
     out.print(_totals_table(totals))
-    if answers:
-        asked = Table(title="Probabilities (share of samples)", title_justify="left", header_style="bold")
-        for name in ("question", "probability", "± standard error", "samples"):
-            asked.add_column(name, justify="left" if name == "question" else "right")
-        for answer in answers:
-            asked.add_row(
-                str(answer["question"]),
-                f"{answer['probability']:.3f}",
-                f"{answer['standard_error']:.3f}",
-                f"{answer['samples']:,}",
-            )
-        out.print(asked)
+    _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")
+
+
+#: Above this many samples ``run`` keeps only headline figures (full results take ~30 kB a sample).
+FULL_RESULTS_MAX = 100_000
+#: The figures a chunked run keeps, besides those its questions ask about.
+HEADLINE_FIGURES = (
+    "h100e@end",
+    "flops_peak@end",
+    "accelerators_installed@end",
+    "it_power@end",
+    "facility_power@end",
+    "largest_run@end",
+    "energy",
+    "emissions",
+    "capex",
+    "opex",
+    "funding_gap",
+    "npv",
+)
+
+
+@contextmanager
+def _progress(show: bool, total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long runs (``None`` when not shown)."""
+    if not show:
+        yield None
+        return
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("simulate", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
+def _run_chunked(
+    loaded: Scenario,
+    samples: int,
+    seed: int,
+    sampling: str | None,
+    ask: list[str],
+    output: Path | None,
+    as_json: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """A Monte Carlo run in bounded memory: headline figures and asked figures only."""
+    from flopgrid.uncertainty import answer, figure_name, monte_carlo, quantiles
+
+    figures = list(dict.fromkeys([*HEADLINE_FIGURES, *(figure_name(q) for q in ask)]))
+    frame = monte_carlo(loaded, figures, samples, seed=seed, sampling=sampling, progress=progress)
+    units: dict[str, str] = frame.attrs["units"]
+    answers = [answer(frame[figure_name(q)].to_numpy(), units[figure_name(q)], q) for q in ask]
+    table = quantiles(frame)
+    if output is not None:
+        saved = frame.rename(columns=lambda name: f"{name} [{units[name]}]")
+        tmp = output.with_name(output.name + ".tmp")
+        if output.suffix.lower() == ".csv":
+            saved.to_csv(tmp)
+        else:
+            saved.to_parquet(tmp)
+        tmp.replace(output)
+    if as_json:
+        print_json(
+            {
+                "scenario": loaded.name,
+                "file": loaded.source_file,
+                "samples": samples,
+                "seed": seed,
+                "figures": table.reset_index().to_dict(orient="records"),
+                "probabilities": answers,
+                "output": str(output) if output else None,
+            }
+        )
+        return
+    title = f"{loaded.name}: {loaded.description}".strip().rstrip(":")
+    out.print(frame_table(table, f"{title}\n(samples: {samples:,}; headline figures, in chunks)", "figure"))
+    _print_answers(answers)
+    if output is not None:
+        out.print(f"figures saved to {output}")
+
+
+def _print_answers(answers: list[dict[str, Any]]) -> None:
+    if not answers:
+        return
+    asked = Table(title="Probabilities (share of samples)", title_justify="left", header_style="bold")
+    for name in ("question", "probability", "± standard error", "samples"):
+        asked.add_column(name, justify="left" if name == "question" else "right")
+    for item in answers:
+        asked.add_row(
+            str(item["question"]),
+            f"{item['probability']:.3f}",
+            f"{item['standard_error']:.3f}",
+            f"{item['samples']:,}",
+        )
+    out.print(asked)
 
 
 _TOTAL_ROWS: tuple[tuple[str, str, float, str], ...] = (

@@ -569,8 +569,14 @@ def probability(results: xr.Dataset, expression: str) -> dict[str, Any]:
     >>> 0.0 <= probability(r, "h100e@2030 >= 50e6")["probability"] <= 1.0
     True
     """
-    name, year, op, rhs = parse_question(expression)
+    name, year, _, _ = parse_question(expression)
     values, unit = _figure(results, name, year, expression)
+    return answer(values, unit, expression)
+
+
+def answer(values: np.ndarray, unit: str, expression: str) -> dict[str, Any]:
+    """P(question) from one value per sample of the question's figure (see :func:`probability`)."""
+    _, _, op, rhs = parse_question(expression)
     try:
         threshold = float(rhs)
     except ValueError:
@@ -646,6 +652,23 @@ def monte_carlo(
     frame.index.name = "sample"
     frame.attrs["units"] = units
     return frame
+
+
+def figure_name(expression: str) -> str:
+    """The figure a question is about, as :func:`monte_carlo` names it (``"h100e@2030 >= 5"`` →
+    ``"h100e@2030"``)."""
+    name, year, _, _ = parse_question(expression)
+    return f"{name}@{year}" if year else name
+
+
+def quantiles(frame: pd.DataFrame, levels: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """P5/P50/P95 (by default) and the mean of each figure of a :func:`monte_carlo` frame, with units."""
+    table = frame.quantile(list(levels)).T
+    table.columns = [f"P{round(level * 100)}" for level in levels]
+    table["mean"] = frame.mean()
+    table.insert(0, "unit", [frame.attrs.get("units", {}).get(name, "") for name in table.index])
+    table.index.name = "figure"
+    return table
 
 
 # ------------------------------------------------------------------------------------------ sensitivity
