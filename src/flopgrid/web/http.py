@@ -1,0 +1,178 @@
+"""HTTP plumbing of the web app: JSON without NaN, 422 details that name the field, and the ASGI
+middleware that caps request bodies and checks the token."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import numpy as np
+from fastapi.responses import JSONResponse
+
+from flopgrid.errors import FlopgridError, ScenarioError
+from flopgrid.web.assumptions import AssumptionError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# ------------------------------------------------------------------------------------------- JSON
+
+
+def _finite(data: Any) -> Any:
+    """The data with NaN and infinities as null: JSON has neither."""
+    if isinstance(data, dict):
+        return {str(key): _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    if isinstance(data, float | np.floating):
+        return float(data) if math.isfinite(data) else None
+    if isinstance(data, np.integer):
+        return int(data)
+    if isinstance(data, np.bool_):
+        return bool(data)
+    return data
+
+
+class SafeJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return super().render(_finite(content))
+
+
+def json_bytes(data: Any) -> bytes:
+    """The JSON body the API sends for ``data`` (NaN as null)."""
+    return bytes(SafeJSONResponse(data).body)
+
+
+# ----------------------------------------------------------------------------------------- errors
+
+
+#: Fields of a request (not of a scenario) that errors may name.
+REQUEST_FIELDS = ("samples", "kind", "sweep", "scenario")
+
+
+def _split_path(path: str | None) -> list[str | int]:
+    """``builds.fabs[0].capacity`` → ``["builds", "fabs", 0, "capacity"]``."""
+    parts: list[str | int] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path or ""):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return parts
+
+
+def error_detail(
+    exc: FlopgridError, prefix: tuple[str | int, ...] = ("body",), source: str = "scenario"
+) -> dict[str, Any]:
+    """One 422 ``detail`` entry for a flopgrid error: the field's ``loc``, the message and the line."""
+    if isinstance(exc, AssumptionError):
+        return {
+            "loc": [*prefix, "assumptions", exc.field],
+            "msg": exc.message,
+            "type": "assumption",
+            "scenario_field": exc.path,
+        }
+    if isinstance(exc, ScenarioError):
+        parts = _split_path(exc.path)
+        if parts and parts[0] in REQUEST_FIELDS:
+            return {"loc": [*prefix, *parts], "msg": exc.message, "type": "value_error"}
+        return {
+            "loc": [*prefix, source, *parts],
+            "msg": exc.message,
+            "type": "scenario",
+            "field": exc.path,
+            "line": exc.line,
+            "file": exc.file,
+        }
+    return {"loc": list(prefix), "msg": str(exc), "type": "value_error"}
+
+
+def unprocessable(*details: dict[str, Any]) -> SafeJSONResponse:
+    return SafeJSONResponse({"detail": list(details)}, status_code=422)
+
+
+class Problem(Exception):
+    """A 4xx answer with a message (not found, conflicts)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# ------------------------------------------------------------------------------------- middleware
+
+
+class Guard:
+    """Pure ASGI middleware: the body-size cap and, with a token, authentication of ``/api`` calls."""
+
+    def __init__(self, app: ASGIApp, token: str | None, max_body: int) -> None:
+        self.app = app
+        self.token = token
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        token = self.token
+        if token is not None and scope["path"].startswith("/api"):
+            given = headers.get("x-flopgrid-token") or headers.get("authorization", "").removeprefix(
+                "Bearer "
+            )
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                await _reply(send, 401, "this server needs its token: send 'Authorization: Bearer TOKEN'")
+                return
+        limit = self.max_body
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await _reply(send, 413, f"the request body is {int(length):,} bytes; the limit is {limit:,}")
+            return
+        # Read the whole body first (it is capped), so a chunked upload cannot exceed the limit either.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _reply(send, 413, f"the request body exceeds the limit of {limit:,} bytes")
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        await self.app(
+            scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send
+        )
+
+
+def _replay(messages: list[Message], upstream: Receive) -> Receive:
+    """A ``receive`` that hands out the buffered body, then waits on the real one (for disconnects)."""
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await upstream()
+
+    return receive
+
+
+async def _reply(send: Send, status: int, message: str) -> None:
+    body = SafeJSONResponse({"detail": message}).body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

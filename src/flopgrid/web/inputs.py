@@ -1,0 +1,191 @@
+"""What API clients send: the request models, and scenarios by shipped name, as a mapping, or as
+uploaded YAML text.
+
+Clients never name a server path: a scenario is one of the shipped names, its content as a mapping, or
+the text of a YAML file they upload. YAML text is loaded through the same loader as files (so errors
+carry line numbers), from a private temporary file whose name is replaced by ``upload.yaml``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from flopgrid.errors import ScenarioError
+from flopgrid.scenario import Scenario, load_scenario, shipped_scenarios
+from flopgrid.web.assumptions import Assumptions, resolve
+
+#: Largest uploaded YAML text, in characters.
+MAX_YAML = 1_000_000
+#: YAML aliases allowed in an upload: a few are handy, thousands are a "billion laughs" attack.
+MAX_ALIASES = 100
+UPLOAD = "upload.yaml"
+#: Most values of one sweep job.
+MAX_SWEEP_VALUES = 50
+Label = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class ScenarioInput(BaseModel):
+    """A scenario and the edits of its key assumptions.
+
+    Give exactly one of ``scenario`` (a shipped name, or the scenario's content as a mapping) and
+    ``yaml`` (the text of a scenario file); with neither, the default scenario (``seed-7t``) is used.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: Annotated[str, Field(max_length=200)] | dict[str, Any] | None = Field(
+        default=None,
+        description="A shipped scenario name (see GET /api/scenarios) or the scenario's content.",
+        examples=["seed-7t"],
+    )
+    yaml: Annotated[str, Field(max_length=MAX_YAML)] | None = Field(
+        default=None, description="The text of a scenario YAML file (an upload)."
+    )
+    assumptions: Assumptions | None = Field(default=None, description="Edits of the key assumptions.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScenarioInput:
+        if self.scenario is not None and self.yaml is not None:
+            raise ValueError("give either scenario or yaml, not both")
+        return self
+
+
+@lru_cache(maxsize=16)
+def shipped(name: str) -> Scenario:
+    """A shipped scenario, loaded once per process (scenarios are immutable)."""
+    if name not in shipped_scenarios():
+        raise ScenarioError(
+            f"unknown scenario {name!r}; the shipped scenarios are {', '.join(shipped_scenarios())}, "
+            "or send the scenario's content (scenario: {...}) or its YAML text (yaml: '...')",
+            path="scenario",
+        )
+    text = resources.files("flopgrid.scenarios").joinpath(f"{name}.yaml").read_text("utf-8")
+    return from_yaml(text, f"{name}.yaml (built in)")
+
+
+def _check_aliases(text: str, file: str) -> None:
+    try:
+        aliases = sum(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(
+            f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None
+        ) from None
+    if aliases > MAX_ALIASES:
+        raise ScenarioError(f"the YAML uses {aliases} aliases; at most {MAX_ALIASES} are accepted", file=file)
+
+
+def from_yaml(text: str, file: str = UPLOAD) -> Scenario:
+    """Load a scenario from YAML text, with errors naming ``file`` and the line."""
+    _check_aliases(text, file)
+    with tempfile.TemporaryDirectory(prefix="flopgrid-upload-") as folder:
+        path = Path(folder) / "scenario.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, file=file, path=exc.path, line=exc.line) from None
+    return scenario.model_copy(update={"source_file": file})
+
+
+def load(request: ScenarioInput) -> Scenario:
+    """The scenario a request describes, with its assumptions applied and validated."""
+    if request.yaml is not None:
+        base = from_yaml(request.yaml)
+    elif isinstance(request.scenario, dict):
+        try:
+            base = load_scenario(request.scenario)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, file="scenario", path=exc.path, line=exc.line) from None
+    else:
+        base = shipped(request.scenario or "seed-7t")
+    return resolve(base, request.assumptions)
+
+
+Format = Literal["csv", "parquet"]
+
+
+# -------------------------------------------------------------------------------------- requests
+
+
+class RunRequest(ScenarioInput):
+    samples: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="Monte Carlo samples (1: deterministic)."
+    )
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+
+
+class SimulateRequest(RunRequest):
+    charts: bool = Field(default=False, description="Include the dashboard's Plotly figures.")
+
+
+class CompareItem(ScenarioInput):
+    label: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenarios: list[CompareItem] = Field(min_length=2, max_length=4)
+    charts: bool = True
+
+    @model_validator(mode="after")
+    def _distinct_labels(self) -> CompareRequest:
+        labels = [item.label for item in self.scenarios if item.label]
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be distinct")
+        return self
+
+
+JobId = Annotated[str, PathParam(max_length=64)]
+RunId = Annotated[str, PathParam(max_length=128)]
+SweepField = Literal["budget", "fabs", "campus_gw", "start", "end"]
+
+
+class Sweep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assumption: SweepField
+    values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=MAX_SWEEP_VALUES
+    )
+
+
+class JobRequest(RunRequest):
+    kind: Literal["montecarlo", "plan", "sensitivity", "sweep"]
+    sweep: Sweep | None = Field(default=None, description="For kind 'sweep': the assumption and its values.")
+    output: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        default="h100e@end", description="For kind 'sensitivity': the figure analysed, e.g. 'h100e@2030'."
+    )
+    method: Literal["sobol", "morris"] = Field(default="sobol", description="For kind 'sensitivity'.")
+
+    @model_validator(mode="after")
+    def _sweep_given(self) -> JobRequest:
+        if self.kind == "sweep" and self.sweep is None:
+            raise ValueError("kind 'sweep' needs sweep: {assumption: ..., values: [...]}")
+        if self.kind != "sweep" and self.sweep is not None:
+            raise ValueError("sweep applies to kind 'sweep' only")
+        return self
+
+
+def swept(base: Assumptions | None, name: str, value: float, where: str) -> Assumptions:
+    """The assumptions with one of them set to a swept value (whole numbers for counts and years)."""
+    edits = (base or Assumptions()).model_dump(exclude_none=True)
+    if name in ("fabs", "start", "end"):
+        if value != int(value):
+            raise ScenarioError(f"{name} takes whole numbers, got {value:g}", path=where)
+        edits[name] = int(value)
+    else:
+        edits[name] = value
+    try:
+        return Assumptions(**edits)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"]
+        raise ScenarioError(f"{value:g} is not a valid {name}: {message}", path=where) from None

@@ -1,0 +1,186 @@
+"""Background jobs: long runs (planner, large Monte Carlo, sensitivity, sweeps) off the request path.
+
+A bounded queue feeds a small pool of worker threads. Each job reports progress through a callback
+that is also where cancellation lands: a cancelled job's next progress report raises
+:class:`JobCancelled`, so the engine stops at its next block of samples rather than running to the end.
+Finished jobs are kept (up to ``keep``) so clients can fetch their results.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import xarray as xr
+
+from flopgrid.errors import FlopgridError, ScenarioError
+
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+ACTIVE: tuple[Status, ...] = ("queued", "running")
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's progress callback once the job has been cancelled."""
+
+
+class QueueFull(FlopgridError):
+    """The job queue is at its bound; the client should retry later."""
+
+
+@dataclass
+class Outcome:
+    """What a job leaves behind: results (for charts and downloads) and a JSON-ready summary."""
+
+    results: xr.Dataset | None
+    summary: dict[str, Any]
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    description: str
+    status: Status = "queued"
+    progress: float = 0.0
+    message: str = "waiting for a worker"
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    error: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+    def report(self, done: float, total: float, message: str | None = None) -> None:
+        """Record progress; raise :class:`JobCancelled` when the job was cancelled meanwhile."""
+        if self.cancel_requested.is_set():
+            raise JobCancelled
+        self.progress = min(1.0, done / total) if total else 0.0
+        if message is not None:
+            self.message = message
+
+    def public(self) -> dict[str, Any]:
+        """The job's state as the API shows it."""
+        elapsed = None
+        if self.started is not None:
+            elapsed = (self.finished or time.time()) - self.started
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "description": self.description,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "message": self.message,
+            "created": self.created,
+            "elapsed_s": elapsed,
+            "error": self.error,
+            "result": self.outcome.summary if self.outcome is not None else None,
+        }
+
+
+Work = Callable[[Job], Outcome]
+
+
+class JobManager:
+    """A bounded queue of background jobs run by ``workers`` threads.
+
+    Parameters
+    ----------
+    max_active
+        Most jobs queued or running at once; :meth:`submit` raises :class:`QueueFull` beyond it.
+    workers
+        Threads running jobs (one by default: jobs are CPU-bound and the simulator already uses a
+        thread per core for large runs).
+    keep
+        Finished jobs kept for clients to fetch; the oldest are forgotten first.
+    """
+
+    def __init__(self, max_active: int = 8, workers: int = 1, keep: int = 50) -> None:
+        self.max_active = max_active
+        self.keep = keep
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flopgrid-job")
+
+    def submit(self, kind: str, description: str, work: Work) -> Job:
+        with self._lock:
+            active = sum(job.status in ACTIVE for job in self._jobs.values())
+            if active >= self.max_active:
+                raise QueueFull(
+                    f"the job queue is full ({active} of {self.max_active} jobs queued or running); "
+                    "wait for one to finish or cancel one"
+                )
+            job = Job(
+                id=f"job-{next(self._ids)}-{int(time.time() * 1000) % 100000:05d}",
+                kind=kind,
+                description=description,
+            )
+            self._jobs[job.id] = job
+            self._forget_old()
+        self._pool.submit(self._run, job, work)
+        return job
+
+    def _forget_old(self) -> None:
+        finished = [job for job in self._jobs.values() if job.status not in ACTIVE]
+        for job in sorted(finished, key=lambda j: j.created)[: max(0, len(finished) - self.keep)]:
+            del self._jobs[job.id]
+
+    def _run(self, job: Job, work: Work) -> None:
+        if job.cancel_requested.is_set():
+            return
+        job.status, job.started, job.message = "running", time.time(), "running"
+        try:
+            job.outcome = work(job)
+        except JobCancelled:
+            job.status, job.message = "cancelled", "cancelled while running"
+        except ScenarioError as exc:
+            job.status, job.message = "failed", str(exc)
+            job.error = {"msg": exc.message, "path": exc.path, "line": exc.line}
+        except FlopgridError as exc:
+            job.status, job.message = "failed", str(exc)
+            job.error = {"msg": str(exc), "path": None, "line": None}
+        except MemoryError:
+            job.status, job.message = "failed", "the job ran out of memory; use fewer samples"
+            job.error = {"msg": job.message, "path": "samples", "line": None}
+        except Exception as exc:
+            # A job runner must not leave a job "running" forever: an unexpected error (a bug in an
+            # engine) fails the job with its type and message so it can be reported.
+            job.status, job.message = "failed", f"internal error: {type(exc).__name__}: {exc}"
+            job.error = {"msg": job.message, "path": None, "line": None}
+        else:
+            job.status, job.progress, job.message = "done", 1.0, "done"
+        finally:
+            job.finished = time.time()
+
+    def get(self, job_id: str) -> Job:
+        """The job, or KeyError."""
+        return self._jobs[job_id]
+
+    def list(self) -> list[Job]:
+        return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+
+    def cancel(self, job_id: str) -> Job:
+        """Ask a job to stop: a queued job never starts, a running one stops at its next report."""
+        job = self._jobs[job_id]
+        if job.status in ACTIVE:
+            job.cancel_requested.set()
+            if job.status == "queued":
+                job.status, job.message, job.finished = (
+                    "cancelled",
+                    "cancelled before it started",
+                    time.time(),
+                )
+            else:
+                job.message = "cancelling"
+        return job
+
+    def shutdown(self) -> None:
+        for job in list(self._jobs.values()):
+            if job.status in ACTIVE:
+                job.cancel_requested.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
