@@ -18,3 +18,9 @@ def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _run_store_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands record runs in ./flopgrid.duckdb by default; tests keep theirs out of the checkout."""
+    monkeypatch.setenv("FLOPGRID_STORE", str(tmp_path_factory.mktemp("store") / "runs.duckdb"))

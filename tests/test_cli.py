@@ -162,3 +162,20 @@ def test_a_run_above_the_full_results_limit_goes_in_chunks_and_agrees_with_a_ful
     assert len(frame) == 300 and "capex [USD]" in frame.columns
     refused = runner.invoke(app, ["run", str(path), "-n", "300", "-o", str(tmp_path / "r.nc")])
     assert refused.exit_code == 2 and "headline figures" in refused.output
+
+
+def test_runs_are_recorded_in_the_store_unless_told_not_to(
+    write_yaml: Callable[[str], Path], tmp_path: Path
+) -> None:
+    store = tmp_path / "runs.duckdb"
+    path = str(write_yaml(TINY))
+    first = json.loads(runner.invoke(app, ["run", path, "--store", str(store), "--json"]).stdout)
+    shown = runner.invoke(app, ["runs", "show", first["run_id"], "--store", str(store), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["engine"] == "simulate"
+    skipped = json.loads(
+        runner.invoke(app, ["run", path, "--store", str(store), "--no-record", "--json"]).stdout
+    )
+    assert skipped["run_id"] is None
+    listed = json.loads(runner.invoke(app, ["runs", "list", "--store", str(store), "--json"]).stdout)
+    assert [row["run_id"] for row in listed] == [first["run_id"]]

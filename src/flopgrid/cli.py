@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,13 +23,16 @@ from flopgrid import __version__
 from flopgrid.commands import register_all
 from flopgrid.commands.common import (
     JsonOpt,
+    NoRecordOpt,
     ScenarioArg,
+    StoreOpt,
     app,
     err,
     fmt,
     frame_table,
     out,
     print_json,
+    record,
     user_errors,
 )
 from flopgrid.errors import FlopgridError
@@ -59,6 +63,8 @@ def run(
         str | None,
         typer.Option(help="Sampling design: lhs, sobol or random (default: the scenario's, else lhs)."),
     ] = None,
+    store: StoreOpt = None,
+    no_record: NoRecordOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a scenario and print the per-year summary and horizon totals.
@@ -90,12 +96,24 @@ def run(
             if chunked:
                 _run_chunked(loaded, samples, seed, sampling, ask or [], output, as_json, progress)
                 return
+            started = time.perf_counter()
             results = simulate(loaded, samples=samples, seed=seed, progress=progress, sampling=sampling)
+            seconds = time.perf_counter() - started
         summary = results.flopgrid.summary()
         totals = results.flopgrid.totals()
         answers = [results.flopgrid.probability(question) for question in ask or []]
         if output is not None:
             results.flopgrid.save(output)
+        run_id = record(
+            results,
+            loaded,
+            engine="simulate",
+            seed=seed,
+            samples=samples,
+            seconds=seconds,
+            store=store,
+            skip=no_record,
+        )
     if as_json:
         print_json(
             {
@@ -108,6 +126,7 @@ def run(
                 "probabilities": answers,
                 "sampling": results.attrs.get("sampling"),
                 "output": str(output) if output else None,
+                "run_id": run_id,
             }
         )
         return
@@ -282,13 +301,27 @@ def finance(
         bool,
         typer.Option("--nominal", help="Per-year money in nominal USD at the scenario's finance.inflation."),
     ] = False,
+    store: StoreOpt = None,
+    no_record: NoRecordOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the cash-flow table, the headline returns, and whether the financing covers the plan."""
     with user_errors():
         loaded = load_scenario(scenario)
+        started = time.perf_counter()
         results = simulate(loaded, samples=samples, seed=seed)
+        seconds = time.perf_counter() - started
         money = results.flopgrid.finance(nominal=nominal)
+        run_id = record(
+            results,
+            loaded,
+            engine="simulate",
+            seed=seed,
+            samples=samples,
+            seconds=seconds,
+            store=store,
+            skip=no_record,
+        )
     table = money["table"]
     assert isinstance(table, pd.DataFrame)
     tranches = [
@@ -314,6 +347,7 @@ def finance(
                 "currency": money["currency"],
                 "revenue": loaded.finance.revenue.kind,
                 "tranches": tranches,
+                "run_id": run_id,
                 "years": table.reset_index().to_dict(orient="records"),
                 **{key: value for key, value in money.items() if key not in ("table", "currency")},
             }

@@ -490,6 +490,8 @@ class RunStore:
         while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
+                # DuckDB draws its own progress bar on long queries, which would garble ours.
+                con.execute("SET enable_progress_bar = false")
                 break
             except duckdb.ConnectionException as exc:
                 # This process already has the file open for writing (e.g. a web app that also

@@ -11,7 +11,8 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from flopgrid.errors import FlopgridError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from flopgrid.scenario import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -99,3 +105,48 @@ def frame_table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Ta
     for index, row in frame.iterrows():
         table.add_row(str(index), *(fmt(v) for v in row.to_numpy()))
     return table
+
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="FLOPGRID_STORE",
+        help="Run store (DuckDB file) to record the run in. Default: ./flopgrid.duckdb.",
+        show_default=False,
+    ),
+]
+NoRecordOpt = Annotated[bool, typer.Option("--no-record", help="Do not record this run in the run store.")]
+#: The store keeps every sample of a run; above this many, runs are not recorded (save them with --out).
+RECORD_SAMPLES_MAX = 1_000
+
+
+def record(
+    results: xr.Dataset,
+    scenario: Scenario,
+    *,
+    engine: str,
+    seed: int,
+    samples: int,
+    seconds: float,
+    store: Path | None,
+    skip: bool,
+) -> str | None:
+    """Record a finished run in the run store and say so on stderr; the run id, or None if not recorded."""
+    if skip:
+        return None
+    if samples > RECORD_SAMPLES_MAX:
+        err.print(
+            f"not recorded in the run store: it keeps every sample and this run has {samples:,} "
+            f"(at most {RECORD_SAMPLES_MAX:,}); save the results with --out",
+            highlight=False,
+        )
+        return None
+    from flopgrid.store import RunStore
+
+    target = RunStore(store)
+    run_id = target.record(
+        results, scenario, engine=engine, seed=seed, samples=samples, timings={engine: seconds}
+    )
+    err.print(f"recorded as run {run_id} in {target.path}", highlight=False)
+    return run_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,11 +12,14 @@ import xarray as xr
 
 from flopgrid.commands.common import (
     JsonOpt,
+    NoRecordOpt,
+    StoreOpt,
     err,
     fmt,
     frame_table,
     out,
     print_json,
+    record,
     user_errors,
 )
 from flopgrid.errors import FlopgridError
@@ -125,6 +129,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         top: Annotated[int, typer.Option("--top", min=1, help="Bottlenecks to show.")] = 10,
+        store: StoreOpt = None,
+        no_record: NoRecordOpt = False,
     ) -> None:
         """Find the least-cost build plan for a scenario's planner target and rank what binds.
 
@@ -158,7 +164,9 @@ def register(app: typer.Typer) -> None:
                 if not as_json:
                     err.print(f"myopic planner: year {done} of {total} solved", highlight=False)
 
+            started = time.perf_counter()
             results = flopgrid.plan(loaded, progress=progress)
+            seconds = time.perf_counter() - started
             if out_path is not None:
                 results.flopgrid.save(out_path)
             if scenario_out is not None:
@@ -170,6 +178,16 @@ def register(app: typer.Typer) -> None:
                 partial.write_text(text, encoding="utf-8")
                 partial.replace(scenario_out)
             report = _report(results, top)
+            report["run_id"] = record(
+                results,
+                loaded,
+                engine="plan",
+                seed=0,
+                samples=1,
+                seconds=seconds,
+                store=store,
+                skip=no_record,
+            )
         if as_json:
             print_json(report)
             return
