@@ -288,7 +288,7 @@ def test_finance_command_prints_table_returns_and_verdict() -> None:
 def test_finance_json_and_run_money_section() -> None:
     result = runner.invoke(app, ["finance", "seed-7t", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert len(data["years"]) == 16 and data["coverage"]["committed"] == pytest.approx(7e12)
     assert {t["investor"] for t in data["tranches"]} >= {
         "SoftBank",

@@ -175,3 +175,8 @@ def test_a_dumped_scenario_loads_again_unchanged() -> None:
     again = load_scenario(scenario.model_dump(exclude={"source_file"}))
     assert again.content_hash() == scenario.content_hash()
     assert again.builds == scenario.builds
+
+
+def test_an_unknown_key_that_looks_like_a_union_label_is_named() -> None:
+    with pytest.raises(ScenarioError, match=r"unknown key 'dict\[x\]'"):
+        load_scenario({"name": "x", "dict[x]": 1})

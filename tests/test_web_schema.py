@@ -8,6 +8,7 @@ synchronous endpoints, and tests/test_web_api.py exercises jobs with real runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -37,7 +38,8 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 def test_no_input_gives_a_server_error(server: Live, operation: schemathesis.APIOperation) -> None:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=8,
+        max_examples=int(os.environ.get("FLOPGRID_FUZZ_EXAMPLES", "8")),
+        derandomize=os.environ.get("FLOPGRID_FUZZ_EXAMPLES") is None,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),

@@ -466,11 +466,11 @@ def _from_validation_error(
         owner = _model_at(loc)
         choices = list(owner.model_fields) if owner else []
         choices = [c for c in choices if c != "source_file"]
-        message = (
-            f"unknown key {loc[-1]!r}.{_suggest(str(loc[-1]), choices)} Allowed here: {', '.join(choices)}"
-        )
+        # The raw location's last part is the user's key, even one that looks like a union label.
+        key = str(error["loc"][-1]) if error["loc"] else ""
+        message = f"unknown key {key!r}.{_suggest(key, choices)} Allowed here: {', '.join(choices)}"
     elif error["type"] == "missing":
-        message = f"missing required field {loc[-1]!r}"
+        message = f"missing required field {error['loc'][-1]!r}"
     elif "input" in error and error["type"] not in ("value_error",):
         message = f"{message} (got {error['input']!r})"
     line = None

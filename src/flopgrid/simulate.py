@@ -524,9 +524,13 @@ def _finance(
     discounted_hours = cashflow.npv(rate, np.broadcast_to(compute_hours.sum(axis=2), (n_s, n_y)))
     discounted_flop = cashflow.npv(rate, np.broadcast_to(flop_delivered.sum(axis=2), (n_s, n_y)))
     costs = np.stack([cashflow.npv(rate, charges[..., k] + running[..., k]) for k in range(len(ASSETS))], -1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Extreme inputs can leave a vanishing amount of compute: its cost per unit is then undefined (NaN),
+    # not an overflow.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         breakdown = np.where(discounted_hours[:, None] > 0, costs / discounted_hours[:, None], np.nan)
         per_flop_cost = np.where(discounted_flop > 0, costs.sum(axis=1) / discounted_flop * 1e21, np.nan)
+    breakdown = np.where(np.isfinite(breakdown), breakdown, np.nan)
+    per_flop_cost = np.where(np.isfinite(per_flop_cost), per_flop_cost, np.nan)
 
     tranches = f.tranches
     draws = np.zeros((len(tranches), n_y))
