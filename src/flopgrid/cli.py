@@ -71,7 +71,7 @@ def run(
 
     Up to 100,000 samples every result is kept (and can be saved); above that the run goes in chunks
     that keep only the headline figures and the --ask figures, so memory stays bounded (about 0.7 GB
-    plus 8 bytes per sample and figure: 10 million samples fit in under 2 GB).
+    plus 8 bytes per sample and kept figure).
     """
     from flopgrid.uncertainty import SAMPLING, parse_question
 
