@@ -36,12 +36,11 @@ from typing import Annotated, Any, Literal, NoReturn, TypeAlias, cast
 
 import numpy as np
 import pint
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from flopgrid.errors import FlopgridError, ScenarioError, UnitError
 from flopgrid.library import TABLES, Library, load_library
-from flopgrid.scenario import _clean_loc, _format_path, _line_index, _LineLoader, load_scenario
+from flopgrid.scenario import _clean_loc, _format_path, load_scenario, read_yaml
 from flopgrid.units import parse_quantity, ureg
 
 #: Verdicts, from best to worst; a claim takes its worst check's.
@@ -293,32 +292,13 @@ def load_ledger(source: str | Path | None = None) -> Ledger:
         Naming the file, the line, the field path and what is expected.
     """
     source = "seed-articles" if source is None else source
-    path = Path(source)
-    if not path.exists() and str(source) in shipped_ledgers():
-        text = resources.files("flopgrid.claimsets").joinpath(f"{source}.yaml").read_text("utf-8")
-        file = f"{source}.yaml (built in)"
-    elif not path.exists():
-        raise ClaimsError(
-            f"no such file. Give a claims ledger (YAML) or a built-in name: {', '.join(shipped_ledgers())}",
-            file=str(source),
-        )
-    else:
-        file = str(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ClaimsError(f"cannot read the file ({exc})", file=file) from None
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
-    except ScenarioError as exc:
-        raise ClaimsError(exc.message, file=file, line=exc.line) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ClaimsError(
-            f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-        ) from None
+    data, lines, file = read_yaml(
+        source,
+        package="flopgrid.claimsets",
+        shipped=shipped_ledgers(),
+        what="a claims ledger (YAML)",
+        error=ClaimsError,
+    )
     if not isinstance(data, dict):
         raise ClaimsError(
             "a claims ledger must be a YAML mapping with name, sources and claims", file=file, line=1

@@ -481,6 +481,44 @@ def _from_validation_error(
     return ScenarioError(message, file=file, path=_format_path(loc) or None, line=line)
 
 
+def read_yaml(
+    source: str | Path,
+    *,
+    package: str,
+    shipped: list[str],
+    what: str,
+    error: type[ScenarioError] = ScenarioError,
+) -> tuple[Any, dict[tuple[Any, ...], int], str]:
+    """Read a YAML file, or a built-in one by name from ``package``: its data, the line of each key
+    path, and the file name to put in messages. Unreadable or malformed files raise ``error`` naming
+    the file and line."""
+    path = Path(source)
+    if not path.exists() and str(source) in shipped:
+        text = resources.files(package).joinpath(f"{source}.yaml").read_text("utf-8")
+        file = f"{source}.yaml (built in)"
+    elif not path.exists():
+        raise error(
+            f"no such file. Give a path to {what} or one of the built-in names: {', '.join(shipped)}",
+            file=str(source),
+        )
+    else:
+        file = str(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error(f"cannot read the file ({exc})", file=file) from None
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+    except ScenarioError as exc:
+        raise error(exc.message, file=file, line=exc.line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise error(f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None) from None
+    return data, lines, file
+
+
 def load_scenario(
     source: str | Path | Mapping[str, Any] | None = None, library: Library | None = None
 ) -> Scenario:
@@ -513,33 +551,9 @@ def load_scenario(
     if isinstance(source, Mapping):
         data: Any = dict(source)
     else:
-        path = Path(source)
-        if not path.exists() and str(source) in shipped_scenarios():
-            text = resources.files("flopgrid.scenarios").joinpath(f"{source}.yaml").read_text("utf-8")
-            file = f"{source}.yaml (built in)"
-        elif not path.exists():
-            raise ScenarioError(
-                f"no such file. Give a path to a YAML scenario or one of the built-in names: "
-                f"{', '.join(shipped_scenarios())}",
-                file=str(source),
-            )
-        else:
-            file = str(source)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ScenarioError(f"cannot read the file ({exc})", file=file) from None
-        try:
-            data = yaml.load(text, Loader=_LineLoader)
-            lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
-        except ScenarioError as exc:
-            raise ScenarioError(exc.message, file=file, line=exc.line) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ScenarioError(
-                f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-            ) from None
+        data, lines, file = read_yaml(
+            source, package="flopgrid.scenarios", shipped=shipped_scenarios(), what="a YAML scenario"
+        )
         if data is None:
             data = {}
         if not isinstance(data, dict):
