@@ -173,6 +173,24 @@ def compare(figure: Figure, ours: np.ndarray) -> tuple[tuple[float, float, float
     return (low, mid, high), error, tolerance, abs(error) <= tolerance + 1e-12
 
 
+def row(figure: Figure, ours_samples: np.ndarray, method: str, library: Library) -> Row:
+    """The table's line for ``figure`` from our samples: P5–P95 band, error, pass/fail, and whether the
+    figure was used for calibration (then it is shown but never counted)."""
+    ours, error, tolerance, passed = compare(figure, ours_samples)
+    calibrated = calibrated_on(figure, library)
+    return Row(
+        figure,
+        ours,
+        "P5–P95",
+        method,
+        error,
+        tolerance,
+        passed,
+        "calibration" if calibrated else "validation",
+        calibrated,
+    )
+
+
 def calibrated_on(figure: Figure, library: Library) -> list[str]:
     """Library inputs whose source or note says they were derived from ``figure`` (``table.parameter
     (items)``); the figure's own rows in the macro table are not inputs."""
@@ -325,27 +343,13 @@ def record_rows(
             ai = energy.sum("region").values
             rest = other.sum(axis=1)
             where = "all regions"
-        ours, error, tolerance, passed = compare(figure, (ai + rest) / 1e12)
-        calibrated = calibrated_on(figure, library)
         method = (
             f"model: AI facility energy, {where}, {figure.year} (P50 {np.median(ai) / 1e12:,.0f} TWh) + "
             "non-AI load (library data-centre capacity less AI, "
             f"{NON_AI_DRAW.low:.0%}–{NON_AI_DRAW.high:.0%} of rating, "
             f"+{NON_AI_GROWTH.low:.0%}–{NON_AI_GROWTH.high:.0%}/year; P50 {np.median(rest) / 1e12:,.0f} TWh)"
         )
-        rows.append(
-            Row(
-                figure,
-                ours,
-                "P5–P95",
-                method,
-                error,
-                tolerance,
-                passed,
-                "calibration" if calibrated else "validation",
-                calibrated,
-            )
-        )
+        rows.append(row(figure, (ai + rest) / 1e12, method, library))
     return rows
 
 
@@ -446,21 +450,7 @@ def epoch_arithmetic_rows(
     ]
     rows = []
     for figure, ours_samples, method in cases:
-        ours, error, tolerance, passed = compare(figure, np.asarray(ours_samples, dtype=float))
-        calibrated = calibrated_on(figure, library)
-        rows.append(
-            Row(
-                figure,
-                ours,
-                "P5–P95",
-                method,
-                error,
-                tolerance,
-                passed,
-                "calibration" if calibrated else "validation",
-                calibrated,
-            )
-        )
+        rows.append(row(figure, np.asarray(ours_samples, dtype=float), method, library))
     return rows
 
 
