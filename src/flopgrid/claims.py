@@ -25,7 +25,6 @@ A claim's verdict is its worst check's; the reason names that check and its numb
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import re
 from collections.abc import Callable, Mapping
@@ -38,9 +37,9 @@ import numpy as np
 import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from flopgrid.errors import FlopgridError, ScenarioError, UnitError
+from flopgrid.errors import FlopgridError, ScenarioError, UnitError, clean_loc, format_path, suggest
 from flopgrid.library import TABLES, Library, load_library
-from flopgrid.scenario import _clean_loc, _format_path, load_scenario, read_yaml
+from flopgrid.scenario import load_scenario, read_yaml
 from flopgrid.units import parse_quantity, ureg
 
 #: Verdicts, from best to worst; a claim takes its worst check's.
@@ -278,11 +277,6 @@ def shipped_ledgers() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
 def load_ledger(source: str | Path | None = None) -> Ledger:
     """Load and check a claims ledger (a path, or the name of a shipped one; default: seed-articles).
 
@@ -319,7 +313,7 @@ def _line(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | N
 def _from_validation_error(exc: ValidationError, file: str, lines: dict[tuple[Any, ...], int]) -> ClaimsError:
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = _clean_loc(tuple(error["loc"]))
+    loc = clean_loc(tuple(error["loc"]))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}; see docs/claims.md for the fields a ledger takes"
@@ -331,7 +325,7 @@ def _from_validation_error(exc: ValidationError, file: str, lines: dict[tuple[An
         message = f"{message} (got {error['input']!r})"
     # A missing field has no line of its own: point at the mapping that lacks it.
     line = _line(lines, loc) or (_line(lines, loc[:-1]) if len(loc) > 1 else None) or 1
-    return ClaimsError(message, file=file, path=_format_path(loc) or None, line=line)
+    return ClaimsError(message, file=file, path=format_path(loc) or None, line=line)
 
 
 def _names_in(expr: str) -> set[str]:
@@ -343,23 +337,22 @@ def _check_names(ledger: Ledger) -> None:
     library = load_library()
 
     def fail(loc: tuple[Any, ...], message: str) -> NoReturn:
-        raise ClaimsError(message, file=ledger.file, path=_format_path(loc), line=_line(ledger.lines, loc))
+        raise ClaimsError(message, file=ledger.file, path=format_path(loc), line=_line(ledger.lines, loc))
 
     def check_library(loc: tuple[Any, ...], item: Input) -> None:
         if item.library is None:
             return
         table, name, parameter = item.library.split(".")
         if table not in TABLES:
-            fail((*loc, "library"), f"unknown library table {table!r}.{_suggest(table, list(TABLES))}")
+            fail((*loc, "library"), f"unknown library table {table!r}.{suggest(table, list(TABLES))}")
         if (table, parameter) not in library.specs:
             fail(
                 (*loc, "library"),
-                f"unknown parameter {parameter!r} of {table}."
-                f"{_suggest(parameter, library.parameters(table))}",
+                f"unknown parameter {parameter!r} of {table}.{suggest(parameter, library.parameters(table))}",
             )
         if (table, parameter, name) not in library.index:
             items = [i for (t, p, i) in library.index if t == table and p == parameter]
-            fail((*loc, "library"), f"{table} has no {parameter} for {name!r}.{_suggest(name, items)}")
+            fail((*loc, "library"), f"{table} has no {parameter} for {name!r}.{suggest(name, items)}")
 
     def check_name(loc: tuple[Any, ...], name: str) -> None:
         if not name.isidentifier() or keyword.iskeyword(name):
@@ -377,7 +370,7 @@ def _check_names(ledger: Ledger) -> None:
         if claim.source not in ledger.sources:
             fail(
                 (*loc, "source"),
-                f"unknown source {claim.source!r}.{_suggest(claim.source, list(ledger.sources))} "
+                f"unknown source {claim.source!r}.{suggest(claim.source, list(ledger.sources))} "
                 f"Known: {', '.join(ledger.sources)}",
             )
         clash = set(claim.stated) & set(claim.inputs)
@@ -395,7 +388,7 @@ def _check_names(ledger: Ledger) -> None:
                 fail(
                     (*loc, "checks", j, "quantity"),
                     f"{check.quantity!r} is not a stated figure of this claim."
-                    f"{_suggest(check.quantity, list(claim.stated))} Stated: {', '.join(claim.stated)}",
+                    f"{suggest(check.quantity, list(claim.stated))} Stated: {', '.join(claim.stated)}",
                 )
             expressions.append(((*loc, "checks", j, "expected"), check.expected))
         expressions += [((*loc, "implied", k, "expr"), v.expr) for k, v in claim.implied.items()]
@@ -407,7 +400,7 @@ def _check_names(ledger: Ledger) -> None:
             for unknown in sorted(names - set(known)):
                 fail(
                     where,
-                    f"unknown name {unknown!r}.{_suggest(unknown, known)} Known here: {', '.join(known)}",
+                    f"unknown name {unknown!r}.{suggest(unknown, known)} Known here: {', '.join(known)}",
                 )
         for k, implied in claim.implied.items():
             try:
@@ -545,7 +538,7 @@ class _Evaluator:
 
     def fail(self, loc: tuple[Any, ...], message: str) -> NoReturn:
         raise ClaimsError(
-            message, file=self.ledger.file, path=_format_path(loc), line=_line(self.ledger.lines, loc)
+            message, file=self.ledger.file, path=format_path(loc), line=_line(self.ledger.lines, loc)
         )
 
     def stated(self, claim: Claim, name: str) -> Q:
@@ -615,7 +608,7 @@ class _Evaluator:
         if spec.variable not in VARIABLES:
             self.fail(
                 (*loc, "model", "variable"),
-                f"unknown model variable {spec.variable!r}.{_suggest(spec.variable, list(VARIABLES))}",
+                f"unknown model variable {spec.variable!r}.{suggest(spec.variable, list(VARIABLES))}",
             )
         var = results[spec.variable]
         units = str(var.attrs["units"])
@@ -642,7 +635,7 @@ class _Evaluator:
             for label in [chosen] if isinstance(chosen, str) else chosen:
                 if label not in labels:
                     self.fail(
-                        (*loc, "model", "select", dim), f"unknown {dim} {label!r}.{_suggest(label, labels)}"
+                        (*loc, "model", "select", dim), f"unknown {dim} {label!r}.{suggest(label, labels)}"
                     )
             var = var.sel({dim: chosen})
         summed = var.sum([d for d in var.dims if d != "sample"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from typing import Any
+
 
 class FlopgridError(Exception):
     """Base class of every error flopgrid reports to a user (CLI exit status 2, API 422)."""
@@ -45,3 +48,33 @@ class LibraryError(FlopgridError):
 
 class UnitError(FlopgridError):
     """A quantity could not be parsed or has the wrong dimension."""
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """A field path as users write it: ``builds.fabs[0].capacity``.
+
+    >>> format_path(("builds", "fabs", 0, "capacity"))
+    'builds.fabs[0].capacity'
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and out:
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """ " Did you mean 'x'?" for the closest choice, or an empty string.
+
+    >>> suggest("fbas", ["fabs", "hbm"])
+    " Did you mean 'fabs'?"
+    """
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union-branch labels (e.g. ``dict[str,...]``) from an error location."""
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))

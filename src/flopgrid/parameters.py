@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flopgrid.errors import ScenarioError, UnitError
+from flopgrid.errors import ScenarioError, UnitError, format_path, suggest
 from flopgrid.library import Library
 from flopgrid.uncertainty import (
     Design,
@@ -82,7 +82,7 @@ def resolve_overrides(
         For an unknown table, item, parameter or region (with a suggestion), a value without the
         expected unit, or a value outside the parameter's bounds.
     """
-    from flopgrid.scenario import OVERRIDABLE, _format_path, _suggest
+    from flopgrid.scenario import OVERRIDABLE
 
     lines = lines or {}
     regions = library.ids("regions")
@@ -90,7 +90,7 @@ def resolve_overrides(
 
     def fail(loc: tuple[Any, ...], message: str) -> None:
         line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
-        raise ScenarioError(message, file=scenario.source_file, path=_format_path(loc), line=line)
+        raise ScenarioError(message, file=scenario.source_file, path=format_path(loc), line=line)
 
     def convert(loc: tuple[Any, ...], table: str, parameter: str, raw: Any) -> float:
         spec = library.specs[(table, parameter)]
@@ -120,7 +120,7 @@ def resolve_overrides(
             choices = library.parameters(table)
             fail(
                 loc,
-                f"unknown parameter {parameter!r} of {table}.{_suggest(parameter, choices)} "
+                f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)} "
                 f"Known: {', '.join(choices)}",
             )
         if table != "regions" and isinstance(raw, dict) and any(isinstance(k, str) for k in raw):
@@ -134,7 +134,7 @@ def resolve_overrides(
                 if region not in regions:
                     fail(
                         (*loc, region),
-                        f"unknown region {region!r}.{_suggest(str(region), regions)} "
+                        f"unknown region {region!r}.{suggest(str(region), regions)} "
                         f"Known: {', '.join(regions)}",
                     )
                 out.append(
@@ -157,7 +157,7 @@ def resolve_overrides(
         if table not in OVERRIDABLE:
             fail(
                 loc0,
-                f"unknown table {table!r}.{_suggest(table, list(OVERRIDABLE))} "
+                f"unknown table {table!r}.{suggest(table, list(OVERRIDABLE))} "
                 f"Known: {', '.join(OVERRIDABLE)}",
             )
         if not isinstance(entries, dict):
@@ -176,7 +176,7 @@ def resolve_overrides(
                 fail(
                     (*loc0, key),
                     f"{key!r} is neither an item nor a parameter of {table}."
-                    f"{_suggest(str(key), items + params)} Items: {', '.join(items)}; "
+                    f"{suggest(str(key), items + params)} Items: {', '.join(items)}; "
                     f"parameters: {', '.join(params)}",
                 )
     return out

@@ -7,7 +7,6 @@ the line, the field path, what was given and what is expected.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from flopgrid.errors import ScenarioError, UnitError
+from flopgrid.errors import ScenarioError, UnitError, clean_loc, format_path, suggest
 from flopgrid.library import Library, load_library
 from flopgrid.units import parse_quantity
 
@@ -415,21 +414,6 @@ def _line_index(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tupl
     return index
 
 
-def _format_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int) and out:
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the field at ``loc`` (for 'did you mean' on unknown keys)."""
     model: type[BaseModel] | None = Scenario
@@ -448,11 +432,6 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union-branch labels (e.g. 'dict[str,...]') from an error location."""
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-
-
 def _from_validation_error(
     exc: ValidationError, file: str | None, lines: dict[tuple[Any, ...], int]
 ) -> ScenarioError:
@@ -460,7 +439,7 @@ def _from_validation_error(
     # A typo shows as an unknown key and a missing one; the unknown key is the one to name. A union
     # (constant map or by-year map) reports one error per branch; the first is the clearest.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = _clean_loc(tuple(error["loc"]))
+    loc = clean_loc(tuple(error["loc"]))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc)
@@ -468,7 +447,7 @@ def _from_validation_error(
         choices = [c for c in choices if c != "source_file"]
         # The raw location's last part is the user's key, even one that looks like a union label.
         key = str(error["loc"][-1]) if error["loc"] else ""
-        message = f"unknown key {key!r}.{_suggest(key, choices)} Allowed here: {', '.join(choices)}"
+        message = f"unknown key {key!r}.{suggest(key, choices)} Allowed here: {', '.join(choices)}"
     elif error["type"] == "missing":
         message = f"missing required field {error['loc'][-1]!r}"
     elif "input" in error and error["type"] not in ("value_error",):
@@ -478,7 +457,7 @@ def _from_validation_error(
         if loc[:cut] in lines:
             line = lines[loc[:cut]]
             break
-    return ScenarioError(message, file=file, path=_format_path(loc) or None, line=line)
+    return ScenarioError(message, file=file, path=format_path(loc) or None, line=line)
 
 
 def read_yaml(
@@ -590,11 +569,11 @@ def _check_names(
 
     def fail(loc: tuple[Any, ...], message: str) -> None:
         line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
-        raise ScenarioError(message, file=file, path=_format_path(loc), line=line)
+        raise ScenarioError(message, file=file, path=format_path(loc), line=line)
 
     def check(loc: tuple[Any, ...], value: str, choices: list[str], kind: str) -> None:
         if value not in choices:
-            fail(loc, f"unknown {kind} {value!r}.{_suggest(value, choices)} Known: {', '.join(choices)}")
+            fail(loc, f"unknown {kind} {value!r}.{suggest(value, choices)} Known: {', '.join(choices)}")
 
     def check_year(loc: tuple[Any, ...], year: int, what: str) -> None:
         if not years[0] <= year <= years[-1]:

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import special
 from scipy.stats import qmc
 
-from flopgrid.errors import FlopgridError, ScenarioError, UnitError
+from flopgrid.errors import FlopgridError, ScenarioError, UnitError, suggest
 from flopgrid.units import parse_quantity
 
 if TYPE_CHECKING:
@@ -423,7 +423,7 @@ def explicit_distributions(
     scenario: Scenario, library: Library, lines: Mapping[tuple[Any, ...], int] | None = None
 ) -> dict[tuple[str, str, str | None], Distribution]:
     """Check and convert a scenario's ``uncertainty.distributions`` → {(table, parameter, item|None)}."""
-    from flopgrid.scenario import OVERRIDABLE, _suggest
+    from flopgrid.scenario import OVERRIDABLE
 
     out: dict[tuple[str, str, str | None], Distribution] = {}
     for name, raw in scenario.uncertainty.distributions.items():
@@ -432,7 +432,7 @@ def explicit_distributions(
             table, item, parameter = _split_name(name, OVERRIDABLE)
             if (table, parameter) not in library.specs:
                 choices = library.parameters(table)
-                raise ValueError(f"unknown parameter {parameter!r} of {table}.{_suggest(parameter, choices)}")
+                raise ValueError(f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)}")
             items = library.ids(table)
             if table == "regions" and item is not None:
                 raise ValueError(
@@ -440,7 +440,7 @@ def explicit_distributions(
                     f"distribution as regions.{parameter} (and per-region values under parameters)"
                 )
             if item is not None and item not in items:
-                raise ValueError(f"unknown item {item!r} of {table}.{_suggest(item, items)}")
+                raise ValueError(f"unknown item {item!r} of {table}.{suggest(item, items)}")
             out[(table, parameter, item)] = distribution_from_spec(
                 raw, library.specs[(table, parameter)].unit
             )
