@@ -1,5 +1,9 @@
 """Sweep faults with real processes and real kills: SIGKILL of the sweep, tasks that raise, a worker
 killed mid-task, and readers while the sweep writes. Clusters are small (one worker) and tasks tiny.
+
+Every step waits for an event, never for time: worker plugins (tests/dask_faults.py) pause a worker after
+its first task or kill it as a task starts, so a busy machine changes how long a test takes, not what it
+sees. Deadlines only bound a wait for an event that must come.
 """
 
 from __future__ import annotations
@@ -14,14 +18,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import duckdb
 import pytest
+from distributed import Client
 
+import dask_faults
 from flopgrid.library import load_library
 from flopgrid.store import RunStore
 
-#: Pinned so that another engineer's edit of the model during a test does not change the task keys.
-ENV = {**os.environ, "FLOPGRID_CODE_VERSION": "test-faults"}
+#: Pinned so that another engineer's edit of the model during a test does not change the task keys. A paused
+#: worker must stay paused until the test resumes it: Dask's memory monitor would otherwise resume it.
+ENV = {
+    **os.environ,
+    "FLOPGRID_CODE_VERSION": "test-faults",
+    "DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE": "False",
+}
+#: How long a wait for an event that must come may last before the test fails (a bound, not a timing).
+DEADLINE = 180.0
+# The plugins travel to the workers by value: the workers cannot import the tests folder.
+cloudpickle.register_pickle_by_value(dask_faults)
 BASE = """\
 name: tiny
 horizon: {start: 2025, end: 2027}
@@ -43,10 +59,10 @@ def _command(sweep: Path, store: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "flopgrid", "sweep", str(sweep), "--store", str(store), "--json", *extra]
 
 
-def _start(command: list[str]) -> subprocess.Popen[str]:
+def _start(command: list[str], env: dict[str, str] = ENV) -> subprocess.Popen[str]:
     # A session of its own, so that a kill of the group takes the sweep and its local cluster together.
     return subprocess.Popen(
-        command, env=ENV, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
 
 
@@ -73,6 +89,27 @@ def _rows(store: Path) -> list[tuple[str, str, str | None]]:
 def _complete(reader: RunStore) -> int:
     frame = reader.list()
     return int((frame["status"] == "complete").sum()) if len(frame) else 0
+
+
+def _until(condition: Any, what: str, proc: subprocess.Popen[str] | None = None) -> None:
+    """Poll `condition` until it holds; fail after DEADLINE, or at once if `proc` ended first."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert proc is None or proc.poll() is None, f"the sweep ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {DEADLINE:.0f} s"
+        time.sleep(0.02)
+
+
+def _in_flight(client: Client) -> list[str]:
+    return [str(k) for keys in client.processing().values() for k in keys if str(k).startswith("flopgrid-")]
+
+
+def _address(file: Path) -> str | None:
+    """The scheduler's address once its file is written whole."""
+    try:
+        return str(json.loads(file.read_text())["address"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -103,11 +140,9 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     worker = None
     try:
-        deadline = time.monotonic() + 60
-        while not file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.2)
-        address = json.loads(file.read_text())["address"]
+        _until(lambda: _address(file) is not None, "scheduler file")
+        address = _address(file)
+        assert address is not None
         worker = subprocess.Popen(
             [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
             **common,  # type: ignore[call-overload]
@@ -130,20 +165,28 @@ def test_sweep_killed_at_any_point_and_rerun_stores_every_task_exactly_once(
     total = 25
     reader = RunStore(store, timeout=30)
 
-    # Kill 1 (local cluster): as soon as a first batch is visible, i.e. while the sweep writes the next.
-    proc = _start(_command(sweep, store, "--workers", "1"))
-    deadline = time.monotonic() + 90
-    while proc.poll() is None and time.monotonic() < deadline and _complete(reader) < 1:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the sweep ended before it could be killed"
-    _kill_group(proc)
+    # Kill 1 (local cluster): once a first result is stored, with the sweep still running. Its worker
+    # pauses after its first task (a preload of tests/dask_faults.py), so the sweep cannot finish first.
+    paused_env = {
+        **ENV,
+        "FLOPGRID_TEST_PAUSE_AFTER_FIRST": "1",
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": json.dumps([dask_faults.__file__]),
+    }
+    proc = _start(_command(sweep, store, "--workers", "1"), env=paused_env)
+    try:
+        _until(lambda: _complete(reader) >= 1, "a first stored result", proc)
+    finally:
+        _kill_group(proc)
     after_first = _complete(reader)
     assert 1 <= after_first < total
 
-    # Kill 2 (on a cluster): at a moment unrelated to the writes (start-up or tasks in flight).
-    proc = _start(_command(sweep, store, "--scheduler", dask_cluster))
-    time.sleep(4.0)
-    _kill_group(proc)
+    # Kill 2 (on a cluster): while a task is in flight on the worker, not at a write.
+    with Client(dask_cluster, timeout="30s") as client:
+        proc = _start(_command(sweep, store, "--scheduler", dask_cluster))
+        try:
+            _until(lambda: bool(_in_flight(client)), "a task in flight", proc)
+        finally:
+            _kill_group(proc)
     before_last = _complete(reader)
     assert before_last >= after_first
 
@@ -203,65 +246,66 @@ def test_readers_work_while_a_sweep_writes(tmp_path: Path, dask_cluster: str) ->
     )
     store = tmp_path / "runs.duckdb"
     total = 24
-    proc = _start(_command(sweep, store, "--scheduler", dask_cluster))
     reader = RunStore(store, timeout=30)
     seen: list[int] = []
-    listings: list[int] = []
-    try:
-        while proc.poll() is None:
-            seen.append(_complete(reader))
-            if 0 < seen[-1] < total and not listings:
-                # The CLI reader, a process of its own, while the sweep is mid-way.
-                listed = subprocess.run(
-                    [sys.executable, "-m", "flopgrid", "runs", "list", "--store", str(store), "--json"],
-                    env=ENV,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                )
-                assert listed.returncode == 0, listed.stderr
-                listings.append(len(json.loads(listed.stdout)))
-            time.sleep(0.05)
-        status, report = _finish(proc)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert status == 0 and report["ran"] == total
-    assert seen == sorted(seen), "a reader saw runs disappear"
-    assert any(0 < n < total for n in seen), "no read happened while the sweep was writing"
-    assert listings and all(0 < n <= total for n in listings)
-
-
-def test_a_worker_killed_mid_task_is_replaced_and_the_task_retried(tmp_path: Path, dask_cluster: str) -> None:
-    from distributed import Client
-
-    sweep = _sweep_file(tmp_path, "samples: 400\ngrid:\n  horizon.end: [2026, 2027, 2028, 2029]\n")
-    store = tmp_path / "runs.duckdb"
     with Client(dask_cluster, timeout="30s") as client:
-        client.wait_for_workers(1, timeout=60)
-        old_pid = next(iter(client.run(os.getpid).values()))
+        # The worker pauses after its first task: the sweep is then mid-way for as long as the test wants.
+        client.register_plugin(dask_faults.PauseAfterFirst())
         proc = _start(_command(sweep, store, "--scheduler", dask_cluster))
-        killed: str | None = None
-        deadline = time.monotonic() + 90
         try:
-            while killed is None and time.monotonic() < deadline and proc.poll() is None:
-                busy = [
-                    k for keys in client.processing().values() for k in keys if str(k).startswith("flopgrid-")
-                ]
-                if busy:
-                    time.sleep(0.1)  # into the task
-                    os.kill(old_pid, signal.SIGKILL)
-                    killed = str(busy[0])
-                time.sleep(0.01)
-            status, report = _finish(proc)
+
+            def stored() -> bool:
+                seen.append(_complete(reader))
+                return seen[-1] >= 1
+
+            _until(stored, "a first stored result", proc)
+            first = seen[-1]
+            # The CLI reader, a process of its own, while the sweep holds the store mid-way.
+            listed = subprocess.run(
+                [sys.executable, "-m", "flopgrid", "runs", "list", "--store", str(store), "--json"],
+                env=ENV,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert listed.returncode == 0, listed.stderr
+            listing = len(json.loads(listed.stdout))
+            seen.append(_complete(reader))
+            assert proc.poll() is None, "the sweep ended while its worker was paused"
+            client.unregister_worker_plugin(dask_faults.PauseAfterFirst.name)
+            client.run(dask_faults.resume)
+            while proc.poll() is None:
+                seen.append(_complete(reader))
+            status, report = _finish(proc, timeout=DEADLINE)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-        assert killed is not None, "no task was seen running"
+    assert status == 0 and report["ran"] == total
+    assert seen == sorted(seen), "a reader saw runs disappear"
+    assert 0 < first < total and 0 < listing < total
+    assert _complete(reader) == total
+
+
+def test_a_worker_killed_mid_task_is_replaced_and_the_task_retried(tmp_path: Path, dask_cluster: str) -> None:
+    sweep = _sweep_file(tmp_path, "samples: 400\ngrid:\n  horizon.end: [2026, 2027, 2028, 2029]\n")
+    store = tmp_path / "runs.duckdb"
+    marker = tmp_path / "killed"
+    with Client(dask_cluster, timeout="30s") as client:
+        client.wait_for_workers(1, timeout=60)
+        old_pid = next(iter(client.run(os.getpid).values()))
+        # The worker kills itself as the first flopgrid task starts executing: mid-task, by construction.
+        client.register_plugin(dask_faults.KillOnceOnStart(marker))
+        try:
+            status, report = _finish(_start(_command(sweep, store, "--scheduler", dask_cluster)), DEADLINE)
+        finally:
+            client.unregister_worker_plugin(dask_faults.KillOnceOnStart.name)
+        assert marker.exists(), "no task started on the worker"
+        killed = marker.read_text(encoding="utf-8")
         assert status == 0 and (report["ran"], report["failed"]) == (4, 0)
         # The scheduler's own record: the killed task was sent to a worker twice.
         story = client.story(killed)
         assert sum(1 for event in story if event[2] == "processing") >= 2
+        client.wait_for_workers(1, timeout=60)
         new_pid = next(iter(client.run(os.getpid).values()))
     assert new_pid != old_pid
     rows = _rows(store)

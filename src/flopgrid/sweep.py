@@ -13,6 +13,7 @@ that was killed is finished by running it again.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import math
@@ -473,7 +474,7 @@ def run_sweep(
     progress
         Called as ``progress(done, total)`` after every finished task.
     """
-    from distributed import as_completed
+    from distributed import wait
 
     started = time.perf_counter()
     keys, failures = task_keys(sweep)
@@ -509,33 +510,44 @@ def run_sweep(
                 client.submit(execute, task, sweep.name, key=f"flopgrid-{key}-{sweep.name}", pure=False): task
                 for key, task in todo.items()
             }
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                task = futures.pop(future)
-                if future.status == "error":
-                    exc = future.exception()
-                    message = f"{type(exc).__name__}: {exc}"
-                    errors.append(message)
-                    n_failed += 1
-                    pending.append(
-                        failure_record(
-                            task.data,
-                            engine=task.engine,
-                            seed=task.seed,
-                            samples=task.samples,
-                            error=message,
-                            parameters=_plain(task.values),
-                            sweep=sweep.name,
-                            scenario_hash=keys[task.index].split(":", 1)[0],
-                        )
+            waiting: set[Any] = set(futures)
+            while waiting:
+                # Wait for the next result, but no longer than until the pending batch is due: a result
+                # must reach the store within `batch_seconds` even when the next task is slow, or a kill
+                # in between would lose it.
+                due = None if not pending else max(0.0, batch_seconds - (time.monotonic() - last_write))
+                arrived: set[Any] = set()
+                with contextlib.suppress(TimeoutError):
+                    arrived, waiting = wait(  # type: ignore[no-untyped-call]
+                        waiting, timeout=due, return_when="FIRST_COMPLETED"
                     )
-                    pending[-1].version = task.version
-                else:
-                    pending.append(future.result())
-                future.release()
-                finished += 1
-                if progress is not None:
-                    progress(finished, unique)
-                if time.monotonic() - last_write >= batch_seconds or len(pending) >= BATCH_RUNS:
+                for future in arrived:
+                    task = futures.pop(future)
+                    if future.status == "error":
+                        exc = future.exception()
+                        message = f"{type(exc).__name__}: {exc}"
+                        errors.append(message)
+                        n_failed += 1
+                        pending.append(
+                            failure_record(
+                                task.data,
+                                engine=task.engine,
+                                seed=task.seed,
+                                samples=task.samples,
+                                error=message,
+                                parameters=_plain(task.values),
+                                sweep=sweep.name,
+                                scenario_hash=keys[task.index].split(":", 1)[0],
+                            )
+                        )
+                        pending[-1].version = task.version
+                    else:
+                        pending.append(future.result())
+                    future.release()
+                    finished += 1
+                    if progress is not None:
+                        progress(finished, unique)
+                if pending and (time.monotonic() - last_write >= batch_seconds or len(pending) >= BATCH_RUNS):
                     flush()
         finally:
             # Also on Ctrl-C or a lost scheduler: what has arrived is kept, so a re-run does less.
