@@ -137,7 +137,7 @@ def run(
             f"{title}\n(samples: {samples}" + ("; median with P5/P95 columns)" if samples > 1 else ")"),
         )
     )
-    out.print(_totals_table(totals))
+    out.print(_totals_table(results.flopgrid.total_rows()))
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")
@@ -243,49 +243,16 @@ def _print_answers(answers: list[dict[str, Any]]) -> None:
     out.print(asked)
 
 
-_TOTAL_ROWS: tuple[tuple[str, str, float, str], ...] = (
-    ("accelerators_produced", "accelerators produced over the horizon", 1e6, "M chips"),
-    ("accelerators_installed_end", "accelerators in service at the end", 1e6, "M chips"),
-    ("h100e_end", "compute in service at the end", 1e6, "M H100e"),
-    ("flops_peak_end", "peak dense BF16 compute at the end", 1.0, "FLOP/s"),
-    ("it_power_end", "IT power of the fleet at the end", 1e9, "GW"),
-    ("facility_power_end", "average facility power draw at the end", 1e9, "GW"),
-    ("energy", "electricity over the horizon", 1e12, "TWh"),
-    ("emissions", "emissions over the horizon", 1e9, "Mt CO2e"),
-    ("water", "water over the horizon", 1e6, "million m^3"),
-    ("capex", "capex over the horizon", 1e9, "B USD"),
-    ("capex_fab", "  of which fabs", 1e9, "B USD"),
-    ("capex_packaging", "  of which packaging", 1e9, "B USD"),
-    ("capex_hbm", "  of which HBM", 1e9, "B USD"),
-    ("capex_datacentre", "  of which data centres", 1e9, "B USD"),
-    ("capex_power", "  of which power and grid", 1e9, "B USD"),
-    ("capex_accelerator", "  of which accelerators", 1e9, "B USD"),
-    ("capex_network", "  of which cluster networking", 1e9, "B USD"),
-    ("opex", "opex over the horizon", 1e9, "B USD"),
-    ("largest_run_end", "largest single-campus training run at the end", 1.0, "FLOP"),
-    ("first_bottleneck", "binding constraint in the first year", 1.0, ""),
-    ("revenue", "money: revenue over the horizon", 1e9, "B USD"),
-    ("financing", "money: financing drawn from the tranches", 1e9, "B USD"),
-    ("funding_gap", "money: funding gap over the horizon", 1e9, "B USD"),
-    ("npv", "money: NPV at the discount rate", 1e9, "B USD"),
-    ("irr", "money: IRR", 0.01, "%/year"),
-    ("payback_year", "money: payback year", 1.0, ""),
-    ("peak_cash_need", "money: peak cumulative cash need", 1e9, "B USD"),
-    ("lcoc_per_h100e_hour", "money: levelised cost per H100e-hour", 1.0, "USD"),
-    ("lcoc_per_1e21_flop", "money: levelised cost per 1e21 FLOP", 1.0, "USD"),
-)
-
-
-def _totals_table(totals: dict[str, dict[str, float | str]]) -> Table:
+def _totals_table(rows: list[tuple[str, str, float | str, str]]) -> Table:
+    """The horizon totals in display units, labelled and ordered by the Results schema."""
     table = Table(title="Horizon totals (median over samples)", title_justify="left", header_style="bold")
     for name in ("figure", "value", "unit"):
         table.add_column(name, justify="right" if name == "value" else "left")
-    for key, label, scale, unit in _TOTAL_ROWS:
-        value = totals[key]["value"]
+    for key, label, value, unit in rows:
         if key == "payback_year" and isinstance(value, float):
             shown = "never" if value != value else f"{value:.0f}"
         else:
-            shown = fmt(value / scale) if isinstance(value, float) else str(value)
+            shown = fmt(value) if isinstance(value, float) else str(value)
         table.add_row(label, shown, unit)
     return table
 

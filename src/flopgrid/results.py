@@ -7,6 +7,7 @@ xarray) while ``results.flopgrid.summary()``, ``.bottlenecks()``, ``.totals()``,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +16,21 @@ import xarray as xr
 
 from flopgrid.errors import FlopgridError
 from flopgrid.library import load_library
+from flopgrid.schema import VARIABLES, Variable
 
 #: Results are an xarray.Dataset; this alias names the type in signatures.
 Results = xr.Dataset
 
-#: Columns of the per-year summary: (name, variable, reduction over non-year dims, scale, unit shown).
-SUMMARY_COLUMNS: tuple[tuple[str, str, float, str], ...] = (
-    ("produced", "accelerators_produced", 1e6, "M chips"),
-    ("installed", "accelerators_installed", 1e6, "M chips"),
-    ("waiting", "accelerators_waiting", 1e6, "M chips"),
-    ("h100e", "h100e", 1e6, "M H100e"),
-    ("it_power", "it_power", 1e9, "GW"),
-    ("facility_power", "facility_power", 1e9, "GW"),
-    ("energy", "energy", 1e12, "TWh"),
-    ("emissions", "emissions", 1e9, "Mt CO2e"),
-    ("capex", "capex", 1e9, "B USD"),
-    ("opex", "opex", 1e9, "B USD"),
-    ("largest_run", "largest_run", 1.0, "FLOP"),
-)
+#: How the asset classes read among the totals ("of which fabs").
+ASSET_LABELS = {
+    "fab": "fabs",
+    "packaging": "packaging",
+    "hbm": "HBM",
+    "datacentre": "data centres",
+    "power": "power and grid",
+    "accelerator": "accelerators",
+    "network": "cluster networking",
+}
 
 
 #: Base year of the real USD the model computes in (nominal reporting inflates from it).
@@ -72,6 +70,14 @@ class ResultsAccessor:
     def __init__(self, ds: xr.Dataset) -> None:
         self._ds = ds
 
+    def _total(self, name: str) -> xr.DataArray:
+        """Per sample (and asset, where the variable has one): a stock at the horizon's end, a flow
+        summed over the horizon, a horizon figure as it is; summed over every other dimension."""
+        var = self._ds[name]
+        if "year" in var.dims:
+            var = var.isel(year=-1) if VARIABLES[name].kind == "stock" else var.sum("year")
+        return var.sum([d for d in var.dims if d not in ("sample", "asset")])
+
     def _year_series(self, name: str) -> xr.DataArray:
         var = self._ds[name]
         return var.sum([d for d in var.dims if d not in ("sample", "year")])
@@ -86,16 +92,17 @@ class ResultsAccessor:
         ds = self._ds
         frame = pd.DataFrame(index=pd.Index(ds.year.values, name="year"))
         many = ds.sizes["sample"] > 1
-        for column, name, scale, unit in SUMMARY_COLUMNS:
-            if name not in ds:  # the planner's Results lack what its LP does not model (largest_run)
+        for v in VARIABLES.values():
+            # A column where the schema names one and the engine produced it (a plan has no largest_run).
+            if v.summary is None or v.kind == "label" or v.name not in ds:
                 continue
-            series = self._year_series(name) / scale
+            series = self._year_series(v.name) / v.display_scale
             if many:
                 q = series.quantile(list(quantiles), dim="sample")
                 for k, level in enumerate(quantiles):
-                    frame[f"{column}_p{round(level * 100)} [{unit}]"] = q.values[k]
+                    frame[f"{v.summary}_p{round(level * 100)} [{v.display_unit}]"] = q.values[k]
             else:
-                frame[f"{column} [{unit}]"] = series.values[0]
+                frame[f"{v.summary} [{v.display_unit}]"] = series.values[0]
         if "bottleneck" in ds:
             frame["bottleneck"] = self.bottlenecks()["bottleneck"].values
         return frame
@@ -125,51 +132,39 @@ class ResultsAccessor:
         return pd.DataFrame(rows).set_index("year")
 
     def totals(self) -> dict[str, dict[str, float | str]]:
-        """Horizon totals and end-of-horizon figures (medians over samples), with units."""
+        """Horizon totals and end-of-horizon figures (medians over samples), in base units.
+
+        One entry per schema variable with a totals label that the Results hold (``flopgrid.schema``):
+        a stock at the horizon's end (``NAME_end``), a flow summed over the horizon, a horizon figure as
+        it is, a label in the first year (``first_NAME``); variables with an ``asset`` dimension are also
+        split by asset (``capex_fab`` …).
+        """
+        return {key: {"value": value, "unit": v.unit} for key, _, v, value in self._total_entries()}
+
+    def total_rows(self) -> list[tuple[str, str, float | str, str]]:
+        """The totals as (key, label, value in display units, display unit) rows, in schema order; a
+        split by asset leaves out the classes that are zero (no opex of fabs, say)."""
+        return [
+            (key, label, v.display(value) if isinstance(value, float) else value, v.display_unit)
+            for key, label, v, value in self._total_entries()
+            if not (label.startswith("  of which") and value == 0.0)
+        ]
+
+    def _total_entries(self) -> Iterator[tuple[str, str, Variable, float | str]]:
         ds = self._ds
-        last = ds.year.values[-1]
-
-        def median(series: xr.DataArray) -> float:
-            return float(series.median("sample"))
-
-        def flow(name: str) -> float:
-            return median(self._year_series(name).sum("year"))
-
-        def at_end(name: str) -> float:
-            return median(self._year_series(name).sel(year=last))
-
-        capex = ds["capex"].sum(["year", "region"]).median("sample")
-        out: dict[str, dict[str, float | str]] = {
-            "accelerators_produced": {"value": flow("accelerators_produced"), "unit": "chip"},
-            "accelerators_installed_end": {"value": at_end("accelerators_installed"), "unit": "chip"},
-            "h100e_end": {"value": at_end("h100e"), "unit": "H100e"},
-            "flops_peak_end": {"value": at_end("flops_peak"), "unit": "FLOP/s"},
-            "it_power_end": {"value": at_end("it_power"), "unit": "W"},
-            "facility_power_end": {"value": at_end("facility_power"), "unit": "W"},
-            "energy": {"value": flow("energy"), "unit": "Wh"},
-            "emissions": {"value": flow("emissions"), "unit": "kg"},
-            "water": {"value": flow("water"), "unit": "m^3"},
-            "capex": {"value": flow("capex"), "unit": "USD"},
-            "opex": {"value": flow("opex"), "unit": "USD"},
-            "largest_run_end": {"value": median(ds["largest_run"].sel(year=last)), "unit": "FLOP"},
-        }
-        for asset in ds.asset.values:
-            out[f"capex_{asset}"] = {"value": float(capex.sel(asset=asset)), "unit": "USD"}
-        out["revenue"] = {"value": flow("revenue"), "unit": "USD"}
-        out["financing"] = {"value": flow("financing_in"), "unit": "USD"}
-        out["funding_gap"] = {"value": flow("funding_gap"), "unit": "USD"}
-        for name in (
-            "npv",
-            "irr",
-            "payback_year",
-            "peak_cash_need",
-            "lcoc_per_h100e_hour",
-            "lcoc_per_1e21_flop",
-        ):
-            out[name] = {"value": _median(ds[name].values), "unit": ds[name].attrs["units"]}
-        first = self.bottlenecks()
-        out["first_bottleneck"] = {"value": str(first["bottleneck"].iloc[0]), "unit": ""}
-        return out
+        for v in VARIABLES.values():
+            if v.total_label is None or v.name not in ds:
+                continue
+            if v.kind == "label":
+                yield f"first_{v.name}", v.total_label, v, str(self.bottlenecks()[v.name].iloc[0])
+                continue
+            value = self._total(v.name)
+            whole = value.sum("asset") if "asset" in value.dims else value
+            yield v.total_key, v.total_label, v, _median(whole.values)
+            if "asset" in value.dims:
+                for asset in ds.asset.values:
+                    label = f"  of which {ASSET_LABELS.get(str(asset), str(asset))}"
+                    yield f"{v.name}_{asset}", label, v, _median(value.sel(asset=asset).values)
 
     def finance(self, nominal: bool = False) -> dict[str, object]:
         """The money view: a per-year cash-flow table, the headline returns, whether the financing
