@@ -37,12 +37,13 @@ def draw_range(
 
     ``unit`` and ``bounds`` (a key of ``flopgrid.library.BOUNDS``) choose the kind as for a library
     parameter: ``growth`` is a two-piece lognormal of 1 + g, costs (USD), fractions and PUE are PERT,
-    positive ranges spanning 3× or more a two-piece lognormal, the rest PERT. Without a range the
+    positive ranges spanning 3× or more a two-piece lognormal (low and high at P5 and P95, as here),
+    the rest PERT. Without a range the
     value is returned for every sample.
 
     Examples
     --------
-    >>> draw_range(np.array([0.0, 0.5, 1.0]), 2.0, 1.0, 4.0, "W").round(3).tolist()
+    >>> draw_range(np.array([0.05, 0.5, 0.95]), 2.0, 1.0, 4.0, "W").round(3).tolist()
     [1.0, 2.0, 4.0]
     """
     spec = ParameterSpec("figure", "figure", unit, bounds, False, "a published figure")
