@@ -33,7 +33,8 @@ from flopgrid.claims.schema import (
 from flopgrid.errors import FlopgridError, ScenarioError, UnitError, format_path, suggest
 from flopgrid.library import load_library
 from flopgrid.scenario import Scenario, load_scenario
-from flopgrid.simulate import VARIABLES, simulate
+from flopgrid.schema import variables
+from flopgrid.simulate import simulate
 from flopgrid.units import ureg
 
 #: The context of library inputs in claims without a model input and a ledger without a scenario.
@@ -183,10 +184,11 @@ class Inputs:
         if key not in self.runs:
             self.runs[key] = simulate(scenario, samples=self.samples, seed=self.seed)
         results = self.runs[key]
-        if spec.variable not in VARIABLES:
+        simulated = [v.name for v in variables() if v.stage != "plan"]
+        if spec.variable not in simulated:
             self.fail(
                 (*loc, "model", "variable"),
-                f"unknown model variable {spec.variable!r}.{suggest(spec.variable, list(VARIABLES))}",
+                f"unknown model variable {spec.variable!r}.{suggest(spec.variable, simulated)}",
             )
         var = results[spec.variable]
         units = str(var.attrs["units"])
