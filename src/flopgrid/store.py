@@ -372,7 +372,7 @@ def _check_engine(engine: str) -> None:
 def _overrides(scenario: Scenario) -> list[dict[str, Any]] | None:
     """The scenario's parameter overrides resolved to model units (what the engine really used)."""
     from flopgrid.library import load_library
-    from flopgrid.parameters import resolve_overrides
+    from flopgrid.scenario import resolve_overrides
 
     try:
         resolved = resolve_overrides(scenario, load_library())
