@@ -15,8 +15,6 @@ from typer.testing import CliRunner
 
 import flopgrid
 from flopgrid.cli import app
-from flopgrid.errors import FlopgridError, ScenarioError
-from flopgrid.simulate import prepare
 from flopgrid.distributions import (
     DESIGN_BLOCK,
     Design,
@@ -25,7 +23,9 @@ from flopgrid.distributions import (
     distribution_from_spec,
     pert_ppf,
 )
+from flopgrid.errors import FlopgridError, ScenarioError
 from flopgrid.questions import probability
+from flopgrid.simulate import prepare
 from flopgrid.uncertainty import indices, monte_carlo
 
 runner = CliRunner()
