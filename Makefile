@@ -26,8 +26,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# The docstrings' examples of src/flopgrid run as doctests beside the tests.
 test: lint
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --doctest-modules src tests
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_simulate.py
