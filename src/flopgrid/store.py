@@ -179,7 +179,7 @@ def code_version() -> str:
         if p.is_file()
         and p.suffix in (".py", ".csv", ".yaml", ".yml", ".json")
         and not skip.intersection(p.relative_to(base).parts)
-        and p.name not in ("cli.py", "store.py", "sweep.py", "report.py")
+        and p.name not in ("cli.py", "store.py", "sweep.py", "report.py", "charts.py")
     )
     for path in files:
         digest.update(str(path.relative_to(base)).encode())
