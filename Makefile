@@ -24,9 +24,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
+# The docstrings' examples of src/flopgrid run as doctests beside the tests.
 test: lint
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --doctest-modules src tests
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_simulate.py

@@ -76,8 +76,8 @@ def scalar_reference(samples: int) -> float:
 def fermi_flopgrid(samples: int, method: str) -> tuple[float, np.ndarray]:
     """``seed7t.squiggle`` with flopgrid's distributions and design (best of 3): the library's PERT
     ranges, the seed scenario's plan figures, vectorised over samples block by block."""
+    from flopgrid.distributions import DESIGN_BLOCK, Design, Dimension, Distribution
     from flopgrid.library import load_library
-    from flopgrid.uncertainty import DESIGN_BLOCK, Design, Dimension, Distribution
 
     library = load_library()
 

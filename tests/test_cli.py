@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import flopgrid
-import flopgrid.cli
+import flopgrid.commands.run
 from flopgrid.cli import app
 
 runner = CliRunner()
@@ -146,7 +146,7 @@ def test_a_run_above_the_full_results_limit_goes_in_chunks_and_agrees_with_a_ful
 ) -> None:
     path = write_yaml(TINY)
     full = flopgrid.simulate(flopgrid.load_scenario(path), samples=300, seed=4)
-    monkeypatch.setattr(flopgrid.cli, "FULL_RESULTS_MAX", 100)
+    monkeypatch.setattr(flopgrid.commands.run, "FULL_RESULTS_MAX", 100)
     saved = tmp_path / "figures.parquet"
     result = runner.invoke(
         app,

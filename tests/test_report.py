@@ -11,10 +11,10 @@ from playwright.sync_api import Browser
 from typer.testing import CliRunner
 
 import flopgrid
+from flopgrid.charts import figures
 from flopgrid.cli import app as cli_app
 from flopgrid.errors import FlopgridError
 from flopgrid.report import render, write_report
-from flopgrid.web.charts import figures
 from test_web_browser import browser, needs_chromium
 
 # One browser per module (the fixture is imported from the dashboard tests): two Playwright drivers

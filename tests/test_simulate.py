@@ -13,7 +13,7 @@ import xarray as xr
 import flopgrid
 
 # The package re-exports the function simulate, which hides the module of the same name.
-simulate_module = sys.modules["flopgrid.simulate"]
+simulate_module = sys.modules["flopgrid.simulate.runner"]
 
 
 def test_every_variable_has_units_and_a_long_name() -> None:

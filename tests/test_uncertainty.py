@@ -15,19 +15,18 @@ from typer.testing import CliRunner
 
 import flopgrid
 from flopgrid.cli import app
-from flopgrid.errors import FlopgridError, ScenarioError
-from flopgrid.simulate import prepare
-from flopgrid.uncertainty import (
+from flopgrid.distributions import (
     DESIGN_BLOCK,
     Design,
     Dimension,
     Distribution,
     distribution_from_spec,
-    indices,
-    monte_carlo,
     pert_ppf,
-    probability,
 )
+from flopgrid.errors import FlopgridError, ScenarioError
+from flopgrid.questions import probability
+from flopgrid.simulate import prepare
+from flopgrid.uncertainty import indices, monte_carlo
 
 runner = CliRunner()
 N = 20_000

@@ -8,14 +8,13 @@ power and money.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from flopgrid.errors import FlopgridError, LibraryError, ScenarioError, UnitError
 from flopgrid.library import load_library
 from flopgrid.plan import plan
 from flopgrid.results import Results
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.simulate import simulate
+from flopgrid.version import __version__
 
 __all__ = [
     "FlopgridError",

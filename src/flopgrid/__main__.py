@@ -2,4 +2,6 @@
 
 from flopgrid.cli import main
 
-main()
+# Guarded so that importing the module (pytest's --doctest-modules does) does not run the command line.
+if __name__ == "__main__":
+    main()

@@ -22,7 +22,7 @@ Overrides in a scenario (``parameters:``) take one of these forms, for any table
           capex: {US: "2400 USD/kW", UAE: "1000 USD/kW"}   # per region (values may be series too)
 
 Sampling (``samples > 1``): each parameter that the library gives a low/high range for is drawn from
-the default distribution of its kind (``flopgrid.uncertainty.DEFAULT_KINDS``: PERT for costs, shares and
+the default distribution of its kind (``flopgrid.distributions.DEFAULT_KINDS``: PERT for costs, shares and
 most technical figures, a two-piece lognormal for growth rates and for ranges wider than 3×), or from
 the distribution the scenario's ``uncertainty:`` section gives it. There is one quantile per sample and
 item, shared across years and regions (a parameter that is high in 2030 is high in 2035 too); the
@@ -34,152 +34,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flopgrid.errors import ScenarioError, UnitError, format_path, suggest
+from flopgrid.distributions import Design, Dimension, Distribution, default_kind, default_ppf
+from flopgrid.errors import ScenarioError
 from flopgrid.library import Library
-from flopgrid.uncertainty import (
-    Design,
-    Dimension,
-    Distribution,
-    correlation_pairs,
-    default_kind,
-    default_ppf,
-    explicit_distributions,
-)
-from flopgrid.units import parse_quantity
-
-if TYPE_CHECKING:
-    from flopgrid.scenario import Scenario
+from flopgrid.scenario import OVERRIDABLE, Override, Scenario, explicit_distributions, split_name
 
 #: Tables with one item: overrides name the parameter directly, and the item axis has length 1.
 SINGLE = {"fabs": "leading_edge", "packaging": "cowos", "hbm": "hbm", "datacentres": "ai_campus"}
 #: The item name of a region parameter's design dimension (one quantile for every region).
 ALL_REGIONS = "all"
-
-
-@dataclass(frozen=True)
-class Override:
-    """One scenario override, converted to the model unit."""
-
-    table: str
-    parameter: str
-    item: str | None  # None: every item of the table
-    region: str | None  # None: every region
-    points: dict[int, float] | float  # a constant, or values by year
-
-
-def resolve_overrides(
-    scenario: Scenario, library: Library, lines: dict[tuple[Any, ...], int] | None = None
-) -> list[Override]:
-    """Check and convert a scenario's ``parameters`` section.
-
-    Raises
-    ------
-    ScenarioError
-        For an unknown table, item, parameter or region (with a suggestion), a value without the
-        expected unit, or a value outside the parameter's bounds.
-    """
-    from flopgrid.scenario import OVERRIDABLE
-
-    lines = lines or {}
-    regions = library.ids("regions")
-    out: list[Override] = []
-
-    def fail(loc: tuple[Any, ...], message: str) -> None:
-        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
-        raise ScenarioError(message, file=scenario.source_file, path=format_path(loc), line=line)
-
-    def convert(loc: tuple[Any, ...], table: str, parameter: str, raw: Any) -> float:
-        spec = library.specs[(table, parameter)]
-        try:
-            value = parse_quantity(raw, spec.unit)
-        except UnitError as exc:
-            fail(loc, str(exc))
-        problem = spec.check(value)
-        if problem:
-            fail(loc, f"{parameter} {problem}")
-        return value
-
-    def series(loc: tuple[Any, ...], table: str, parameter: str, raw: Any) -> dict[int, float] | float:
-        if isinstance(raw, dict):
-            if not raw:
-                fail(loc, "an empty mapping; give a value or {year: value}")
-            points = {}
-            for year, value in raw.items():
-                if not isinstance(year, int) or isinstance(year, bool):
-                    fail((*loc, year), f"expected a year such as 2030 as the key, got {year!r}")
-                points[year] = convert((*loc, year), table, parameter, value)
-            return points
-        return convert(loc, table, parameter, raw)
-
-    def add(loc: tuple[Any, ...], table: str, item: str | None, parameter: str, raw: Any) -> None:
-        if (table, parameter) not in library.specs:
-            choices = library.parameters(table)
-            fail(
-                loc,
-                f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)} "
-                f"Known: {', '.join(choices)}",
-            )
-        if table != "regions" and isinstance(raw, dict) and any(isinstance(k, str) for k in raw):
-            if not library.specs[(table, parameter)].regional:
-                fail(
-                    loc,
-                    f"{table}.{parameter} is the same in every region in the model (it describes "
-                    "the product, or the whole chain); give one value or a {year: value} series",
-                )
-            for region, value in raw.items():
-                if region not in regions:
-                    fail(
-                        (*loc, region),
-                        f"unknown region {region!r}.{suggest(str(region), regions)} "
-                        f"Known: {', '.join(regions)}",
-                    )
-                out.append(
-                    Override(table, parameter, item, region, series((*loc, region), table, parameter, value))
-                )
-        else:
-            region = item if table == "regions" else None
-            out.append(
-                Override(
-                    table,
-                    parameter,
-                    None if table == "regions" else item,
-                    region,
-                    series(loc, table, parameter, raw),
-                )
-            )
-
-    for table, entries in scenario.parameters.items():
-        loc0: tuple[Any, ...] = ("parameters", table)
-        if table not in OVERRIDABLE:
-            fail(
-                loc0,
-                f"unknown table {table!r}.{suggest(table, list(OVERRIDABLE))} "
-                f"Known: {', '.join(OVERRIDABLE)}",
-            )
-        if not isinstance(entries, dict):
-            fail(loc0, "expected a mapping of items or parameters to values")
-        items = library.ids(table)
-        params = library.parameters(table)
-        for key, raw in entries.items():
-            if key in params and key not in items:
-                add((*loc0, key), table, None, key, raw)
-            elif key in items:
-                if not isinstance(raw, dict):
-                    fail((*loc0, key), f"expected parameters of {key}, e.g. {{{params[0]}: ...}}")
-                for parameter, value in raw.items():
-                    add((*loc0, key, parameter), table, key, str(parameter), value)
-            else:
-                fail(
-                    (*loc0, key),
-                    f"{key!r} is neither an item nor a parameter of {table}."
-                    f"{suggest(str(key), items + params)} Items: {', '.join(items)}; "
-                    f"parameters: {', '.join(params)}",
-                )
-    return out
 
 
 def _at(index: int) -> slice:
@@ -348,3 +214,41 @@ def design_for(
     dimensions = params.dimensions(explicit)
     method = sampling or scenario.uncertainty.sampling
     return Design(dimensions, method, seed, samples, correlation_pairs(scenario, dimensions))
+
+
+def correlation_pairs(scenario: Scenario, dimensions: list[Dimension]) -> dict[tuple[int, int], float]:
+    """The scenario's rank correlations as pairs of design columns."""
+    pairs: dict[tuple[int, int], float] = {}
+    for k, (first, second, rho) in enumerate(scenario.uncertainty.correlations):
+        path = f"uncertainty.correlations[{k}]"
+        matched = []
+        for name in (first, second):
+            try:
+                table, item, parameter = split_name(name, OVERRIDABLE)
+            except ValueError as exc:
+                raise ScenarioError(str(exc), file=scenario.source_file, path=path) from None
+            cols = [
+                i
+                for i, d in enumerate(dimensions)
+                if (d.table, d.parameter) == (table, parameter) and item in (None, d.item)
+            ]
+            if not cols:
+                raise ScenarioError(
+                    f"{name} is not drawn in this run (it has no range in the library, a value set under "
+                    "parameters, or no item in the scenario); give it a distribution under "
+                    "uncertainty.distributions",
+                    file=scenario.source_file,
+                    path=path,
+                )
+            matched.append(cols)
+        if not -1 < rho < 1:
+            raise ScenarioError(
+                f"a rank correlation must be between -1 and 1 (exclusive), got {rho}",
+                file=scenario.source_file,
+                path=path,
+            )
+        for i in matched[0]:
+            for j in matched[1]:
+                if i != j:
+                    pairs[(min(i, j), max(i, j))] = float(rho)
+    return pairs

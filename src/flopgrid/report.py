@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from flopgrid import __version__
+from flopgrid.charts import figures
 from flopgrid.errors import FlopgridError
-from flopgrid.web.charts import figures
+from flopgrid.version import __version__
 
 TITLES = {
     "compute": "Compute",

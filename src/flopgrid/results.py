@@ -16,6 +16,8 @@ import xarray as xr
 
 from flopgrid.errors import FlopgridError
 from flopgrid.library import load_library
+from flopgrid.plan import rank
+from flopgrid.questions import probability
 from flopgrid.schema import VARIABLES, Variable
 
 #: Results are an xarray.Dataset; this alias names the type in signatures.
@@ -114,8 +116,6 @@ class ResultsAccessor:
         per constraint, year and location, with a sentence in plain words (``flopgrid.plan.rank``).
         """
         if "shadow_price" in self._ds:
-            from flopgrid.plan import rank
-
             return rank(self._ds)
         labels = decode(self._ds["bottleneck"]).values  # (sample, year)
         rows = []
@@ -265,9 +265,7 @@ class ResultsAccessor:
 
     def probability(self, question: str) -> dict[str, object]:
         """P(question) over the samples, e.g. ``"h100e@2030 >= 50e6"`` or ``"funding_gap <= 0"``, with
-        its Monte Carlo standard error (see :func:`flopgrid.uncertainty.probability`)."""
-        from flopgrid.uncertainty import probability
-
+        its Monte Carlo standard error (see :func:`flopgrid.questions.probability`)."""
         return probability(self._ds, question)
 
     def to_frame(self, name: str) -> pd.DataFrame:

@@ -179,7 +179,7 @@ def code_version() -> str:
         if p.is_file()
         and p.suffix in (".py", ".csv", ".yaml", ".yml", ".json")
         and not skip.intersection(p.relative_to(base).parts)
-        and p.name not in ("cli.py", "store.py", "sweep.py", "report.py")
+        and p.name not in ("cli.py", "store.py", "sweep.py", "report.py", "charts.py")
     )
     for path in files:
         digest.update(str(path.relative_to(base)).encode())
@@ -372,7 +372,7 @@ def _check_engine(engine: str) -> None:
 def _overrides(scenario: Scenario) -> list[dict[str, Any]] | None:
     """The scenario's parameter overrides resolved to model units (what the engine really used)."""
     from flopgrid.library import load_library
-    from flopgrid.parameters import resolve_overrides
+    from flopgrid.scenario import resolve_overrides
 
     try:
         resolved = resolve_overrides(scenario, load_library())

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopgrid.distributions import default_kind, default_ppf
 from flopgrid.errors import FlopgridError
 from flopgrid.library import Library, ParameterSpec, load_library
-from flopgrid.parameters import ALL_REGIONS, SINGLE, ParameterSet, design_for, resolve_overrides
-from flopgrid.scenario import Scenario
+from flopgrid.parameters import ALL_REGIONS, SINGLE, ParameterSet, design_for
+from flopgrid.scenario import Scenario, resolve_overrides
 from flopgrid.simulate import prepare
-from flopgrid.uncertainty import default_kind, default_ppf
 
 #: Salt of the seed of the design over every library item, so that its columns are not the run's.
 LIBRARY_DESIGN_SALT = 0xC1A1

@@ -9,7 +9,17 @@ import importlib
 
 import typer
 
-MODULES: tuple[str, ...] = ("plan", "uncertainty", "store", "claims", "web")
+MODULES: tuple[str, ...] = (
+    "run",
+    "finance",
+    "check",
+    "library",
+    "plan",
+    "uncertainty",
+    "store",
+    "claims",
+    "web",
+)
 
 
 def register_all(app: typer.Typer) -> None:

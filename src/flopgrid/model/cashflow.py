@@ -28,8 +28,10 @@ def npv(rate: np.ndarray | float, flows: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> float(npv(0.1, np.array([[-100.0, 110.0]]))[0])
-    0.0
+    110 a year later is worth 100 now at 10% (to rounding error):
+
+    >>> bool(np.isclose(npv(0.1, np.array([[-100.0, 110.0]]))[0], 0.0, atol=1e-9))
+    True
     """
     out: np.ndarray = np.einsum("sy,sy->s", *np.broadcast_arrays(flows, discount(rate, flows.shape[-1])))
     return out

@@ -15,9 +15,9 @@ from flopgrid.errors import ScenarioError
 from flopgrid.layout import REFERENCE_ACCELERATOR
 from flopgrid.library import Library, load_library
 from flopgrid.model import supply
-from flopgrid.parameters import ParameterSet, resolve_overrides
+from flopgrid.parameters import ParameterSet
 from flopgrid.plan.model import CHIP_PARAMETERS, IDLE_PENALTY
-from flopgrid.scenario import Planner, Scenario, load_scenario
+from flopgrid.scenario import Planner, Scenario, load_scenario, resolve_overrides, shares_in
 
 # ------------------------------------------------------------------------------------------- inputs
 
@@ -178,8 +178,6 @@ def inputs(
     first = library.series("accelerators", "first_volume_year", acc, years[:1])[0][:, 0]
     if steps:
         mix = np.zeros((len(years), len(acc)))
-        from flopgrid.scenario import shares_in
-
         for t, year in enumerate(years):
             for name, share in shares_in(steps, int(year)).items():
                 mix[t, acc.index(name)] = share

@@ -6,11 +6,11 @@ import linopy
 import numpy as np
 import xarray as xr
 
-from flopgrid import __version__
 from flopgrid.model.finance import ASSETS
 from flopgrid.model.power import HOURS_PER_YEAR
 from flopgrid.plan.model import BUILDS, RULES, SCALE, Built, _service, _value
 from flopgrid.simulate import VARIABLES
+from flopgrid.version import __version__
 
 # ------------------------------------------------------------------------------------------ results
 

@@ -1,6 +1,6 @@
 """The web app: a REST API (FastAPI) and an interactive dashboard served by the same app.
 
-``flopgrid.web.charts`` (the figures, shared with the standalone report) does not need FastAPI; the
+``flopgrid.charts`` (the figures, shared with the standalone report) does not need FastAPI; the
 app is imported on first use of :func:`create_app` or :class:`Settings`.
 
 >>> from flopgrid.web import Settings, create_app

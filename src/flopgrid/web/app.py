@@ -38,11 +38,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import flopgrid
+from flopgrid import charts
 from flopgrid.errors import FlopgridError, ScenarioError
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import Scenario, shipped_scenarios
 from flopgrid.simulate import simulate
-from flopgrid.web import charts
 from flopgrid.web.assumptions import current
 from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, json_bytes, unprocessable
 from flopgrid.web.inputs import (

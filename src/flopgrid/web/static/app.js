@@ -1,5 +1,5 @@
 // flopgrid dashboard: edits key assumptions, asks the API to simulate, draws the returned figures.
-// The server builds every figure (flopgrid.web.charts); this file only wires inputs to requests and
+// The server builds every figure (flopgrid.charts); this file only wires inputs to requests and
 // hands figures to Plotly.react, so the dashboard and the standalone report always draw the same.
 "use strict";
 

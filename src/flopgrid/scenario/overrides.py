@@ -1,0 +1,190 @@
+"""A scenario's inputs resolved against the data library: parameter overrides (``parameters:``) and
+explicit distributions (``uncertainty.distributions``), each checked with the field path and line of
+any problem. Both are resolved once when a scenario is loaded, so errors surface there, and again by
+the engines that use them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flopgrid.distributions import Distribution, distribution_from_spec
+from flopgrid.errors import ScenarioError, UnitError, format_path, suggest
+from flopgrid.library import Library
+from flopgrid.scenario.schema import OVERRIDABLE, Scenario
+from flopgrid.units import parse_quantity
+
+
+@dataclass(frozen=True)
+class Override:
+    """One scenario override, converted to the model unit."""
+
+    table: str
+    parameter: str
+    item: str | None  # None: every item of the table
+    region: str | None  # None: every region
+    points: dict[int, float] | float  # a constant, or values by year
+
+
+def resolve_overrides(
+    scenario: Scenario, library: Library, lines: dict[tuple[Any, ...], int] | None = None
+) -> list[Override]:
+    """Check and convert a scenario's ``parameters`` section.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown table, item, parameter or region (with a suggestion), a value without the
+        expected unit, or a value outside the parameter's bounds.
+    """
+    lines = lines or {}
+    regions = library.ids("regions")
+    out: list[Override] = []
+
+    def fail(loc: tuple[Any, ...], message: str) -> None:
+        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
+        raise ScenarioError(message, file=scenario.source_file, path=format_path(loc), line=line)
+
+    def convert(loc: tuple[Any, ...], table: str, parameter: str, raw: Any) -> float:
+        spec = library.specs[(table, parameter)]
+        try:
+            value = parse_quantity(raw, spec.unit)
+        except UnitError as exc:
+            fail(loc, str(exc))
+        problem = spec.check(value)
+        if problem:
+            fail(loc, f"{parameter} {problem}")
+        return value
+
+    def series(loc: tuple[Any, ...], table: str, parameter: str, raw: Any) -> dict[int, float] | float:
+        if isinstance(raw, dict):
+            if not raw:
+                fail(loc, "an empty mapping; give a value or {year: value}")
+            points = {}
+            for year, value in raw.items():
+                if not isinstance(year, int) or isinstance(year, bool):
+                    fail((*loc, year), f"expected a year such as 2030 as the key, got {year!r}")
+                points[year] = convert((*loc, year), table, parameter, value)
+            return points
+        return convert(loc, table, parameter, raw)
+
+    def add(loc: tuple[Any, ...], table: str, item: str | None, parameter: str, raw: Any) -> None:
+        if (table, parameter) not in library.specs:
+            choices = library.parameters(table)
+            fail(
+                loc,
+                f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)} "
+                f"Known: {', '.join(choices)}",
+            )
+        if table != "regions" and isinstance(raw, dict) and any(isinstance(k, str) for k in raw):
+            if not library.specs[(table, parameter)].regional:
+                fail(
+                    loc,
+                    f"{table}.{parameter} is the same in every region in the model (it describes "
+                    "the product, or the whole chain); give one value or a {year: value} series",
+                )
+            for region, value in raw.items():
+                if region not in regions:
+                    fail(
+                        (*loc, region),
+                        f"unknown region {region!r}.{suggest(str(region), regions)} "
+                        f"Known: {', '.join(regions)}",
+                    )
+                out.append(
+                    Override(table, parameter, item, region, series((*loc, region), table, parameter, value))
+                )
+        else:
+            region = item if table == "regions" else None
+            out.append(
+                Override(
+                    table,
+                    parameter,
+                    None if table == "regions" else item,
+                    region,
+                    series(loc, table, parameter, raw),
+                )
+            )
+
+    for table, entries in scenario.parameters.items():
+        loc0: tuple[Any, ...] = ("parameters", table)
+        if table not in OVERRIDABLE:
+            fail(
+                loc0,
+                f"unknown table {table!r}.{suggest(table, list(OVERRIDABLE))} "
+                f"Known: {', '.join(OVERRIDABLE)}",
+            )
+        if not isinstance(entries, dict):
+            fail(loc0, "expected a mapping of items or parameters to values")
+        items = library.ids(table)
+        params = library.parameters(table)
+        for key, raw in entries.items():
+            if key in params and key not in items:
+                add((*loc0, key), table, None, key, raw)
+            elif key in items:
+                if not isinstance(raw, dict):
+                    fail((*loc0, key), f"expected parameters of {key}, e.g. {{{params[0]}: ...}}")
+                for parameter, value in raw.items():
+                    add((*loc0, key, parameter), table, key, str(parameter), value)
+            else:
+                fail(
+                    (*loc0, key),
+                    f"{key!r} is neither an item nor a parameter of {table}."
+                    f"{suggest(str(key), items + params)} Items: {', '.join(items)}; "
+                    f"parameters: {', '.join(params)}",
+                )
+    return out
+
+
+def split_name(name: str, tables: tuple[str, ...]) -> tuple[str, str | None, str]:
+    """Split ``table.parameter`` or ``table.item.parameter`` into (table, item | None, parameter).
+
+    Raises
+    ------
+    ValueError
+        For another form or a table not in ``tables``.
+
+    Examples
+    --------
+    >>> split_name("accelerators.GB300.price", OVERRIDABLE)
+    ('accelerators', 'GB300', 'price')
+    """
+    parts = str(name).split(".")
+    if len(parts) == 2 and parts[0] in tables:
+        return parts[0], None, parts[1]
+    if len(parts) == 3 and parts[0] in tables:
+        return parts[0], parts[1], parts[2]
+    raise ValueError(
+        f"expected 'table.parameter' or 'table.item.parameter' (tables: {', '.join(tables)}), got {name!r}"
+    )
+
+
+def explicit_distributions(
+    scenario: Scenario, library: Library, lines: Mapping[tuple[Any, ...], int] | None = None
+) -> dict[tuple[str, str, str | None], Distribution]:
+    """Check and convert a scenario's ``uncertainty.distributions`` → {(table, parameter, item|None)}."""
+    out: dict[tuple[str, str, str | None], Distribution] = {}
+    for name, raw in scenario.uncertainty.distributions.items():
+        loc = ("uncertainty", "distributions", name)
+        try:
+            table, item, parameter = split_name(name, OVERRIDABLE)
+            if (table, parameter) not in library.specs:
+                choices = library.parameters(table)
+                raise ValueError(f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)}")
+            items = library.ids(table)
+            if table == "regions" and item is not None:
+                raise ValueError(
+                    "a region parameter is drawn with one quantile for every region; give its "
+                    f"distribution as regions.{parameter} (and per-region values under parameters)"
+                )
+            if item is not None and item not in items:
+                raise ValueError(f"unknown item {item!r} of {table}.{suggest(item, items)}")
+            out[(table, parameter, item)] = distribution_from_spec(
+                raw, library.specs[(table, parameter)].unit
+            )
+        except ValueError as exc:
+            line = (lines or {}).get(loc)
+            raise ScenarioError(
+                str(exc), file=scenario.source_file, path=f"uncertainty.distributions.{name}", line=line
+            ) from None
+    return out

@@ -1,0 +1,146 @@
+"""The simulator's Money stage: revenue, financing, cash flows, returns and the levelised cost of
+compute (docs/model.md §10), on :mod:`flopgrid.model.cashflow`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
+from flopgrid.model import cashflow, dot_last, power
+from flopgrid.model.finance import ASSETS
+from flopgrid.parameters import ParameterSet
+from flopgrid.scenario import Scenario
+from flopgrid.simulate.stages import Deployment, asset_lives
+from flopgrid.simulate.variables import FINANCING
+
+SECONDS_PER_YEAR = power.HOURS_PER_YEAR * 3600.0
+
+
+def finance_stage(
+    scenario: Scenario,
+    params: ParameterSet,
+    axes: Axes,
+    d: Deployment,
+    capex: np.ndarray,
+    opex: np.ndarray,
+    flops_peak: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10)."""
+    p, f = params.get, scenario.finance
+    years = axes.years
+    n_y = len(years)
+    flops = p("accelerators", "flops_bf16")
+    reference = params.library.series("accelerators", "flops_bf16", [REFERENCE_ACCELERATOR], years[:1])[0][
+        0, 0
+    ]
+    start = dot_last(d.initial, flops[:, 0])  # (S|1, R)
+    before = np.broadcast_to(start[:, None], (flops_peak.shape[0], 1, flops_peak.shape[2]))
+    average_peak = (np.concatenate([before, flops_peak[:, :-1]], axis=1) + flops_peak) / 2
+    revenue_spec = f.revenue
+    use = (
+        np.full((1, 1, 1), revenue_spec.utilisation)
+        if revenue_spec.utilisation is not None
+        else p("datacentres", "utilisation")[..., 0]
+    )
+    flop_delivered = average_peak * use * SECONDS_PER_YEAR  # (S, Y, R)
+    compute_hours = average_peak / reference * use * power.HOURS_PER_YEAR
+    decline = (
+        np.full(1, revenue_spec.decline)
+        if revenue_spec.decline is not None
+        else p("datacentres", "rental_price_decline")[:, 0, 0, 0]
+    )
+    trend = (1.0 - decline[:, None]) ** (years - years[0])[None, :]  # (S|1, Y)
+    if revenue_spec.kind == "rental":
+        price = (
+            np.full(1, revenue_spec.price)
+            if revenue_spec.price is not None
+            else p("datacentres", "rental_price")[:, 0, 0, 0]
+        )
+        revenue = compute_hours * (price[:, None] * trend)[..., None]
+    elif revenue_spec.kind == "tokens":
+        per_flop = (revenue_spec.tokens_per_flop or 0.0) * (revenue_spec.token_price or 0.0) / 1e6
+        revenue = flop_delivered * (per_flop * trend)[..., None]
+    else:
+        revenue = np.zeros_like(compute_hours)
+
+    n_s = max(capex.shape[0], revenue.shape[0])
+    spent = capex.sum(axis=2)  # (S, Y, asset)
+    running = opex.sum(axis=2)
+    capex_total, opex_total = spent.sum(axis=-1), running.sum(axis=-1)
+    revenue_total = np.broadcast_to(revenue.sum(axis=2), (n_s, n_y))
+    if f.discount_rate is not None:
+        rate = np.full(n_s, f.discount_rate)
+    else:
+        coc = p("regions", "cost_of_capital")[:, 0, :, 0]  # (S|1, R)
+        weights = capex.sum(axis=(1, 3))  # (S, R)
+        total = weights.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weighted = (weights * coc).sum(axis=1) / total
+        rate = np.where(total > 0, weighted, coc.mean(axis=1))
+
+    by_asset = asset_lives(params, axes, d)
+    lives = np.stack(np.broadcast_arrays(*(by_asset[asset] for asset in ASSETS)), axis=-1)  # (S|1, asset)
+    depreciation = cashflow.amortise(spent, lives)
+    charges = cashflow.amortise(spent, lives, rate)
+    discounted_hours = cashflow.npv(rate, np.broadcast_to(compute_hours.sum(axis=2), (n_s, n_y)))
+    discounted_flop = cashflow.npv(rate, np.broadcast_to(flop_delivered.sum(axis=2), (n_s, n_y)))
+    costs = np.stack([cashflow.npv(rate, charges[..., k] + running[..., k]) for k in range(len(ASSETS))], -1)
+    # Extreme inputs can leave a vanishing amount of compute: its cost per unit is then undefined (NaN),
+    # not an overflow.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        breakdown = np.where(discounted_hours[:, None] > 0, costs / discounted_hours[:, None], np.nan)
+        per_flop_cost = np.where(discounted_flop > 0, costs.sum(axis=1) / discounted_flop * 1e21, np.nan)
+    breakdown = np.where(np.isfinite(breakdown), breakdown, np.nan)
+    per_flop_cost = np.where(np.isfinite(per_flop_cost), per_flop_cost, np.nan)
+
+    tranches = f.tranches
+    draws = np.zeros((len(tranches), n_y))
+    for i, tranche in enumerate(tranches):
+        for year, amount in tranche.draws().items():
+            draws[i, year - int(years[0])] += amount
+    kinds = np.array([FINANCING.index(t.kind) for t in tranches], dtype=int)
+    financing_in = (draws.T @ np.eye(len(FINANCING))[kinds])[None] if tranches else np.zeros((1, n_y, 4))
+    loans = [i for i, t in enumerate(tranches) if t.kind in ("debt", "vendor")]
+    interest = principal = np.zeros(n_y)
+    if loans:
+        loan_interest, loan_principal = cashflow.debt_schedule(
+            draws[loans],
+            np.array([tranches[i].rate or 0.0 for i in loans]),
+            np.array([tranches[i].tenor or 1.0 for i in loans]),
+        )
+        interest, principal = loan_interest.sum(axis=0), loan_principal.sum(axis=0)
+    service = interest + principal
+    sources = financing_in.sum(axis=2) + revenue_total
+    uses = capex_total + opex_total + service
+    cash, gap = cashflow.cash_balance(np.broadcast_to(sources, (n_s, n_y)), np.broadcast_to(uses, (n_s, n_y)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dscr = np.where(service > 0, (revenue_total - opex_total) / service, np.nan)
+    net = revenue_total - capex_total - opex_total
+    amounts = draws.sum(axis=1)
+    cost_of = np.array([t.rate or 0.0 for t in tranches])  # debt and vendor at their rate, grants at 0
+    equity = np.array([t.kind == "equity" for t in tranches], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        financing_cost = (
+            (amounts * np.where(equity, 0.0, cost_of)).sum() + amounts[equity].sum() * rate
+        ) / amounts.sum()
+    return {
+        "depreciation": depreciation,
+        "compute_hours": compute_hours,
+        "revenue": revenue,
+        "financing_in": financing_in,
+        "debt_interest": interest[None],
+        "debt_service": service[None],
+        "dscr": dscr,
+        "net_cash_flow": net,
+        "funding_gap": gap,
+        "cash": cash,
+        "discount_rate": rate,
+        "financing_cost": financing_cost if tranches else np.full(n_s, np.nan),
+        "npv": cashflow.npv(rate, net),
+        "irr": cashflow.irr(net),
+        "payback_year": cashflow.payback_year(net, years),
+        "peak_cash_need": cashflow.peak_cash_need(net),
+        "lcoc_per_h100e_hour": breakdown.sum(axis=1),
+        "lcoc_per_1e21_flop": per_flop_cost,
+        "lcoc_breakdown": breakdown,
+    }
