@@ -110,10 +110,8 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
 
     ds = xr.Dataset()
     for name, value in out.items():
-        dims, unit, long_name = VARIABLES[name]
-        ds[name] = (
-            value.transpose(*dims).expand_dims(sample=[0]).assign_attrs(units=unit, long_name=long_name)
-        )
+        declared = VARIABLES[name]
+        ds[name] = value.transpose(*declared.dims).expand_dims(sample=[0]).assign_attrs(declared.attrs)
     scales = {"wafer/year": S["wafer"], "GB/year": S["GB"], "W": S["W"]}
     for name, (dims, unit, long_name) in BUILDS.items():
         value = v[name] * scales[unit]

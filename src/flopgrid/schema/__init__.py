@@ -32,8 +32,9 @@ from typing import Any, Literal
 
 Kind = Literal["stock", "flow", "horizon", "label"]
 KINDS: tuple[str, ...] = ("stock", "flow", "horizon", "label")
-#: Stages of the chain a variable comes from (``plan``: the planner's decisions and target).
-STAGES: tuple[str, ...] = ("supply", "deployment", "power", "operations", "money", "plan")
+#: Stages of the chain a variable comes from: ``money`` is capex and opex, ``finance`` the Money stage's
+#: revenue, financing and returns, ``plan`` the planner's decisions and target.
+STAGES: tuple[str, ...] = ("supply", "deployment", "power", "operations", "money", "finance", "plan")
 COLUMNS: tuple[str, ...] = (
     "name",
     "dims",

@@ -285,9 +285,10 @@ def _execute(
 
 def _allocate(name: str, samples: int, coords: dict[str, Any]) -> xr.Variable:
     """An empty Results variable for every sample, with its declared dimensions, units and name."""
-    dims, units, long_name = VARIABLES[name]
+    v = VARIABLES[name]
+    dims = v.dims
     shape = (samples, *(len(coords[dim]) for dim in dims))
-    attrs: dict[str, Any] = {"units": units, "long_name": long_name}
+    attrs: dict[str, Any] = v.attrs
     dtype: type[np.generic] = np.float64
     if name in FLAGS:
         attrs.update({"flag_values": list(range(len(FLAGS[name]))), "flag_meanings": " ".join(FLAGS[name])})
