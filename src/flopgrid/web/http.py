@@ -4,15 +4,14 @@ middleware that caps request bodies and checks the token."""
 from __future__ import annotations
 
 import hmac
-import math
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import numpy as np
 from fastapi.responses import JSONResponse
 
 from flopgrid.errors import FlopgridError, ScenarioError
+from flopgrid.jsonable import jsonable
 from flopgrid.web.assumptions import AssumptionError
 
 Scope = MutableMapping[str, Any]
@@ -24,24 +23,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # ------------------------------------------------------------------------------------------- JSON
 
 
-def _finite(data: Any) -> Any:
-    """The data with NaN and infinities as null: JSON has neither."""
-    if isinstance(data, dict):
-        return {str(key): _finite(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(value) for value in data]
-    if isinstance(data, float | np.floating):
-        return float(data) if math.isfinite(data) else None
-    if isinstance(data, np.integer):
-        return int(data)
-    if isinstance(data, np.bool_):
-        return bool(data)
-    return data
-
-
 class SafeJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return super().render(_finite(content))
+        return super().render(jsonable(content))
 
 
 def json_bytes(data: Any) -> bytes:
