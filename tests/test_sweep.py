@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from flopgrid.errors import FlopgridError
-from flopgrid.sweep import Sweep, Task, load_sweep, parse_vary, set_path
+from flopgrid.scenario import load_scenario
+from flopgrid.sweep import Sweep, SweepError, Task, load_sweep, parse_vary, set_path
 
 
 def test_vary_on_a_scenario_makes_a_grid() -> None:
@@ -141,3 +142,53 @@ def test_sensitivity_ranks_the_key_that_moves_an_output(tmp_path: Path) -> None:
     assert table.loc["out", "b [% of mean]"] == pytest.approx(100 * 1 / 15.5)
     assert table.loc["out", "moved most by"] == "a"
     assert isinstance(table, pd.DataFrame)
+
+
+def test_sweep_file_errors_name_their_line(write_yaml: Callable[..., Path]) -> None:
+    path = write_yaml(
+        "name: lines\nbase: reference\ngrid:\n  horizon.end: [2030]\n  builds.fabs[7].count: [1, 2]\n",
+        "lines.yaml",
+    )
+    with pytest.raises(SweepError, match=r"lines\.yaml:5: builds\.fabs\[7\]\.count: index \[7\]") as info:
+        load_sweep(path)
+    assert info.value.line == 5
+    path = write_yaml("base: reference\nsamples: 1\ngrid:\n  horizon.end: 2030\n", "value.yaml")
+    with pytest.raises(SweepError, match=r"value\.yaml:4: grid\.horizon\.end: give a list of values"):
+        load_sweep(path)
+
+
+def test_a_key_given_twice_in_a_sweep_file_is_an_error(write_yaml: Callable[..., Path]) -> None:
+    path = write_yaml("base: reference\ngrid:\n  horizon.end: [2030]\n  horizon.end: [2035]\n", "twice.yaml")
+    with pytest.raises(SweepError, match=r"twice\.yaml:4: key 'horizon\.end' appears twice"):
+        load_sweep(path)
+
+
+def test_quantities_with_units_in_vary_and_grid_values(write_yaml: Callable[..., Path]) -> None:
+    sweep = load_sweep("seed-7t", ["builds.datacentres[0].it_power=5 GW,7.5 GW"])
+    powers = [load_scenario(t.data).builds.datacentres[0].it_power for t in sweep.tasks]
+    assert powers == [pytest.approx(5e9), pytest.approx(7.5e9)]
+    path = write_yaml(
+        "base: seed-7t\ngrid:\n  builds.fabs[0].capex: [21.5 billion USD, 43 billion USD]\n", "q.yaml"
+    )
+    capex = [load_scenario(t.data).builds.fabs[0].capex for t in load_sweep(path).tasks]
+    assert capex == [pytest.approx(21.5e9), pytest.approx(43e9)]
+
+
+def test_latin_hypercube_reads_ranges_with_pint(write_yaml: Callable[..., Path]) -> None:
+    path = write_yaml(
+        "base: seed-7t\nlhs:\n  n: 4\n  ranges:\n    builds.fabs[0].capex: [20 billion USD, $40B]\n"
+        '    builds.datacentres[0].it_power: ["4000 MW", "6 GW"]\n',
+        "lq.yaml",
+    )
+    tasks = load_sweep(path).tasks
+    capex = sorted(float(t.values["builds.fabs[0].capex"].split()[0]) for t in tasks)
+    # The unit as written ("billion USD"); one point in each quarter of [20, 40].
+    assert all(t.values["builds.fabs[0].capex"].endswith(" billion USD") for t in tasks)
+    assert sorted(np.floor((np.array(capex) - 20) / 5).astype(int)) == [0, 1, 2, 3]
+    power = [load_scenario(t.data).builds.datacentres[0].it_power for t in tasks]
+    assert all(4e9 <= p <= 6e9 for p in power)
+    bad = write_yaml(
+        "base: seed-7t\nlhs:\n  n: 2\n  ranges:\n    horizon.end: [5 GW, 10 wombats]\n", "b.yaml"
+    )
+    with pytest.raises(SweepError, match=r"b\.yaml:5: lhs\.ranges\.horizon\.end: give numbers with a unit"):
+        load_sweep(bad)

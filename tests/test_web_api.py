@@ -446,6 +446,44 @@ def test_token_is_required_on_every_api_call() -> None:
         server.stop()
 
 
+def test_openapi_declares_the_bearer_scheme_and_the_server_checks_the_token() -> None:
+    spec = create_app(Settings(record=False)).openapi()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["type"] == "http" and schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Flopgrid-Token",
+        "description": schemes["APIKeyHeader"]["description"],
+    }
+    # Every API operation accepts either scheme (a list of alternatives, not both at once).
+    operations = [op for path, item in spec["paths"].items() for op in item.values()]
+    assert operations and all(path.startswith("/api/") for path in spec["paths"])
+    assert all(op["security"] == [{"HTTPBearer": []}, {"APIKeyHeader": []}] for op in operations)
+
+    server = Live(Settings(token="right-token-1234", record=False))
+    body = {"scenario": "reference"}
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            right = http.post(
+                "/api/validate", json=body, headers={"Authorization": "Bearer right-token-1234"}
+            )
+            assert right.status_code == 200 and right.json()["valid"] is True
+            for headers in (
+                {"Authorization": "Bearer wrong-token-1234"},
+                {"Authorization": "Basic right-token-1234"},
+                {"X-Flopgrid-Token": "right-token-123"},
+                {},
+            ):
+                wrong = http.post("/api/validate", json=body, headers=headers)
+                assert wrong.status_code == 401, headers
+                assert wrong.json() == {
+                    "detail": "this server needs its token: send 'Authorization: Bearer TOKEN'"
+                }
+    finally:
+        server.stop()
+
+
 def test_serve_refuses_a_public_bind_without_token() -> None:
     result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 2

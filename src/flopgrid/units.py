@@ -137,6 +137,45 @@ def parse_quantity(value: Any, unit: str) -> float:
         ) from None
 
 
+def read_quantity(value: Any) -> Any:
+    """A user's quantity as a pint Quantity in the unit it was written in (no target unit needed).
+
+    Parameters
+    ----------
+    value
+        Text with or without a unit ("5 GW", "43 billion USD", "$100B", "2 %/year", "0.05"), or a
+        number (dimensionless).
+
+    Returns
+    -------
+    pint.Quantity
+        Convert it with ``.to(unit)``; ``.dimensionless`` says whether a unit was given.
+
+    Raises
+    ------
+    UnitError
+        When the value is not a number or text that pint reads as a quantity.
+
+    Examples
+    --------
+    >>> read_quantity("43 billion USD").to("USD").magnitude
+    43000000000.0
+    >>> read_quantity(0.5).dimensionless
+    True
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UnitError(f"expected a number or a quantity such as '5 GW', got {value!r}")
+    if isinstance(value, int | float):
+        return ureg.Quantity(float(value))
+    try:
+        quantity = _parse(value)
+    except Exception as exc:  # pint raises many exception types for bad text
+        raise UnitError(f"cannot read {value!r} as a quantity ({exc}); write it like '5 GW'") from None
+    if not isinstance(quantity, pint.Quantity):
+        quantity = ureg.Quantity(quantity)
+    return quantity
+
+
 def check_unit(unit: str, model_unit: str) -> float:
     """Return the factor that converts one ``unit`` into ``model_unit``; raise if the dimensions differ."""
     if unit == CALENDAR_YEAR or model_unit == CALENDAR_YEAR:

@@ -7,20 +7,19 @@ capability, each with ``register(app)``), so no module has to import the command
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from flopgrid.errors import FlopgridError
+from flopgrid.jsonable import jsonable
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -59,27 +58,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if not math.isfinite(value) else float(value)
-    return str(value)
-
-
-def _finite(data: Any) -> Any:
-    """The data with every non-finite float replaced by None (JSON has no NaN)."""
-    if isinstance(data, dict):
-        return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_finite(value) for value in data]
-    if isinstance(data, float | np.floating) and not math.isfinite(data):
-        return None
-    return data
-
-
 def print_json(data: Any) -> None:
-    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    text = json.dumps(jsonable(data), indent=2, allow_nan=False)
     sys.stdout.write(text + "\n")
 
 

@@ -1,0 +1,179 @@
+"""Background jobs: Monte Carlo, the planner, sensitivity analysis and assumption sweeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from flopgrid import charts
+from flopgrid.errors import ScenarioError
+from flopgrid.scenario import Scenario
+from flopgrid.simulate import simulate
+from flopgrid.web.http import Problem
+from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, load, swept
+from flopgrid.web.jobs import Job, Outcome
+from flopgrid.web.state import Services, ServicesDep
+from flopgrid.web.views import download, frame_records, optional, plan_view, run_view, sensitivity_analysis
+
+router = APIRouter(tags=["jobs"])
+
+
+def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callable[[Job], Outcome]:
+    """The work of a job of the requested kind, to run on the job manager's thread."""
+    runs = state.runs
+    if request.kind == "montecarlo":
+
+        def montecarlo(job: Job) -> Outcome:
+            job.report(0, request.samples, f"simulating {request.samples:,} samples")
+            ds = simulate(
+                scenario,
+                samples=request.samples,
+                seed=request.seed,
+                progress=lambda done, total: job.report(done, total, f"{done:,} of {total:,} samples"),
+            )
+            run_id = runs.record(ds, scenario, engine="simulate", seed=request.seed, samples=request.samples)
+            return Outcome(ds, {**run_view(ds, False), "run_id": run_id})
+
+        return montecarlo
+    if request.kind == "plan":
+        planner = optional("flopgrid.plan")
+        if planner is None:
+            raise ScenarioError("the planner (flopgrid.plan) is not installed in this flopgrid", path="kind")
+
+        def plan(job: Job) -> Outcome:
+            job.report(0, 1, "building and solving the linear program (HiGHS)")
+            ds = planner.plan(scenario)
+            job.report(1, 1, "solved")
+            run_id = runs.record(ds, scenario, engine="plan", seed=request.seed, samples=1)
+            return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
+
+        return plan
+    if request.kind == "sensitivity":
+        analyse = sensitivity_analysis()
+        if analyse is None:
+            raise ScenarioError(
+                "sensitivity analysis (flopgrid.uncertainty) is not installed in this flopgrid",
+                path="kind",
+            )
+
+        def sensitivity(job: Job) -> Outcome:
+            # SALib's design runs as one piece: progress jumps from 0 to 1 and a cancel lands after.
+            job.report(0, 1, f"{request.method} sensitivity of {request.output}")
+            found = analyse(
+                scenario,
+                request.output,
+                method=request.method,
+                samples=request.samples if request.samples > 1 else None,
+                seed=request.seed,
+            )
+            job.report(1, 1, "done")
+            return Outcome(
+                None,
+                {
+                    **{k: found[k] for k in ("output", "unit", "method", "runs", "base")},
+                    "table": frame_records(found["drivers"]),
+                    "tornado": frame_records(found["tornado"]),
+                },
+            )
+
+        return sensitivity
+    sweep = request.sweep
+    assert sweep is not None  # checked by JobRequest
+
+    def sweep_work(job: Job) -> Outcome:
+        rows = []
+        for i, value in enumerate(sweep.values):
+            job.report(i, len(sweep.values), f"{sweep.assumption} = {value:g}")
+            edited = swept(request.assumptions, sweep.assumption, value, f"sweep.values[{i}]")
+            ds, run_id = state.run_simulation(
+                RunRequest(scenario=request.scenario, yaml=request.yaml, assumptions=edited),
+                record_now=True,
+            )
+            totals = ds.flopgrid.totals()
+            rows.append(
+                {
+                    sweep.assumption: value,
+                    "run_id": run_id,
+                    "h100e_end [H100e]": totals["h100e_end"]["value"],
+                    "facility_power_end [W]": totals["facility_power_end"]["value"],
+                    "energy [Wh]": totals["energy"]["value"],
+                    "capex [USD]": totals["capex"]["value"],
+                    "funding_gap [USD]": totals["funding_gap"]["value"],
+                    "npv [USD]": totals["npv"]["value"],
+                    "first_bottleneck": totals["first_bottleneck"]["value"],
+                }
+            )
+        return Outcome(None, {"assumption": sweep.assumption, "table": rows})
+
+    return sweep_work
+
+
+@router.post("/jobs", status_code=202, summary="Start a background job")
+def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
+    state.check_samples(request.samples, state.settings.max_job_samples)
+    scenario = load(request)
+    if request.sweep is not None:
+        # Check every value up front, so a bad one is a 422 now, not a failed job later.
+        for i, value in enumerate(request.sweep.values):
+            swept(request.assumptions, request.sweep.assumption, value, f"sweep.values[{i}]")
+    work = job_work(state, request, scenario)
+    description = f"{request.kind} of {scenario.name}"
+    if request.kind == "montecarlo":
+        description += f", {request.samples:,} samples"
+    return state.jobs.submit(request.kind, description, work).public()
+
+
+@router.get("/jobs", summary="Jobs, newest first")
+def list_jobs(state: ServicesDep) -> list[dict[str, Any]]:
+    return [{**job.public(), "result": None} for job in state.jobs.list()]
+
+
+def find_job(state: Services, job_id: str) -> Job:
+    """A job by id, or a 404."""
+    try:
+        return state.jobs.get(job_id)
+    except KeyError:
+        raise Problem(404, f"no job {job_id!r}") from None
+
+
+@router.get("/jobs/{job_id}", summary="A job's status, progress and result")
+def get_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
+    return find_job(state, job_id).public()
+
+
+@router.delete("/jobs/{job_id}", summary="Cancel a job")
+def cancel_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
+    find_job(state, job_id)
+    return state.jobs.cancel(job_id).public()
+
+
+def finished_results(state: Services, job_id: str) -> Job:
+    """A finished job by id; a 409 while it is not done."""
+    job = find_job(state, job_id)
+    if job.status != "done" or job.outcome is None:
+        raise Problem(409, f"job {job_id} is {job.status}; results exist once it is done")
+    return job
+
+
+@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job")
+def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
+    job = finished_results(state, job_id)
+    assert job.outcome is not None
+    if job.outcome.results is None:
+        return {"charts": {}}
+    return {"charts": charts.figures(job.outcome.results)}
+
+
+@router.get("/jobs/{job_id}/download", summary="Download a finished job's results")
+def job_download(job_id: JobId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
+    job = finished_results(state, job_id)
+    assert job.outcome is not None
+    if job.outcome.results is not None:
+        frame = job.outcome.results.flopgrid.long_frame()
+    else:
+        frame = pd.DataFrame(job.outcome.summary.get("table", []))
+    return download(frame, format, f"{job.kind}-{job.id}")

@@ -1,0 +1,134 @@
+"""What the routers of one app share: its settings, the job manager, the run store, the caches of
+recent results, and the ``Depends`` helpers that hand them to a request.
+
+The state lives on ``app.state.services``; a route asks for it with a :data:`ServicesDep` parameter, so
+two apps in one process (tests, a benchmark) never share caches or jobs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+
+import xarray as xr
+from cachetools import LRUCache
+from fastapi import Depends, Request
+
+from flopgrid.errors import ScenarioError
+from flopgrid.simulate import simulate
+from flopgrid.web.inputs import RunRequest, load
+from flopgrid.web.jobs import JobManager
+from flopgrid.web.runs import Runs
+
+MAX_BODY = 2_000_000
+MAX_SYNC_SAMPLES = 10_000
+MAX_JOB_SAMPLES = 50_000
+#: Results kept for repeated identical requests (deterministic reruns from the dashboard): count, bytes.
+CACHE_ITEMS, CACHE_BYTES = 64, 20_000_000
+#: Largest rendered simulate response kept for identical requests.
+RENDERED_BYTES = 2_000_000
+
+
+@dataclass
+class Settings:
+    """Limits and options of one app instance."""
+
+    token: str | None = None
+    store_path: str | None = None
+    record: bool = True
+    max_body: int = MAX_BODY
+    max_sync_samples: int = MAX_SYNC_SAMPLES
+    max_job_samples: int = MAX_JOB_SAMPLES
+    max_jobs: int = 8
+    #: Synchronous simulations computed at once (the others queue).
+    compute_slots: int = 2
+
+
+class Services:
+    """The shared state of one app: settings, jobs, the run store and the caches.
+
+    The caches are read and written from the request threads, so every access holds :attr:`lock`
+    (``cachetools`` caches are not thread-safe by themselves).
+
+    Parameters
+    ----------
+    settings
+        The app's limits and options.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.jobs = JobManager(max_active=settings.max_jobs)
+        self.runs = Runs(settings.store_path, enabled=settings.record)
+        #: Results by (scenario hash, samples, seed).
+        self.results: LRUCache[tuple[str, int, int], xr.Dataset] = LRUCache(maxsize=CACHE_ITEMS)
+        # Identical requests (a slider moved back, a shared permalink, many viewers) get the same bytes.
+        self.rendered: LRUCache[str, bytes] = LRUCache(maxsize=CACHE_ITEMS)
+        self.lock = threading.Lock()
+        #: At most ``compute_slots`` synchronous simulations at once.
+        self.compute_slots = threading.BoundedSemaphore(settings.compute_slots)
+
+    def close(self) -> None:
+        """Stop the jobs and the background recorder (at the app's shutdown)."""
+        self.jobs.shutdown()
+        self.runs.close()
+
+    def check_samples(self, samples: int, limit: int) -> None:
+        """Raise a 422 (``ScenarioError`` on ``samples``) above ``limit``."""
+        if samples > limit:
+            raise ScenarioError(f"at most {limit:,} samples here, got {samples:,}", path="samples")
+
+    def cached_body(self, key: str) -> bytes | None:
+        """A rendered response kept for an identical request, or None."""
+        with self.lock:
+            return self.rendered.get(key)
+
+    def keep_body(self, key: str, body: bytes) -> None:
+        """Keep a rendered response for identical requests, unless it is too large."""
+        if len(body) <= RENDERED_BYTES:
+            with self.lock:
+                self.rendered[key] = body
+
+    def run_simulation(self, request: RunRequest, record_now: bool = False) -> tuple[xr.Dataset, str | None]:
+        """Simulate (or reuse an identical recent run); returns the results and how the run was
+        recorded: its run id when ``record_now``, else ``"queued"``, ``"cached"``, ``"off"`` or
+        ``"skipped"`` (see :meth:`Runs.record_later`)."""
+        scenario = load(request)
+        key = (scenario.content_hash(), request.samples, request.seed)
+        with self.lock:
+            hit = self.results.get(key)
+        if hit is None:
+            started = time.perf_counter()
+            ds = simulate(scenario, samples=request.samples, seed=request.seed)
+            elapsed: float | None = time.perf_counter() - started
+        else:
+            ds, elapsed = hit, None
+        if record_now:
+            recorded = self.runs.record(
+                ds, scenario, engine="simulate", seed=request.seed, samples=request.samples
+            )
+        elif hit is not None:
+            recorded = "cached"
+        else:
+            recorded = self.runs.record_later(
+                ds, scenario, engine="simulate", seed=request.seed, samples=request.samples, seconds=elapsed
+            )
+        if hit is None and ds.nbytes <= CACHE_BYTES:
+            with self.lock:
+                self.results[key] = ds
+        return ds, recorded
+
+
+async def services(request: Request) -> Services:
+    """The app's :class:`Services` (a FastAPI dependency)."""
+    return cast(Services, request.app.state.services)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def app_services(app: Any) -> Services:
+    """The :class:`Services` of an app (outside a request, e.g. at shutdown)."""
+    return cast(Services, app.state.services)
