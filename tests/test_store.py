@@ -214,3 +214,7 @@ def test_plan_results_round_trip_with_their_own_dimensions(tmp_path: Path) -> No
             "SELECT count(*) FROM results WHERE run_id = ? AND other LIKE 'constraint=%'", [run_id]
         ).fetchone()
     assert others is not None and others[0] == planned["shadow_price"].size
+    # Its stored totals are the declared figures in their units, not sums of every variable.
+    summary = store.show(run_id)["summary"]
+    assert summary["capex"] == {"value": pytest.approx(float(planned["capex"].sum())), "unit": "USD"}
+    assert summary["h100e_end"]["unit"] == "H100e" and not any("shadow" in key for key in summary)
