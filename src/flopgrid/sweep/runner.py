@@ -11,7 +11,6 @@ that was killed is finished by running it again.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
 import time
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from flopgrid.errors import FlopgridError, UnitError
+from flopgrid.plan import plan
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.simulate import simulate
 from flopgrid.store import RunRecord, RunStore, failure_record, run_record, task_key
@@ -45,9 +45,7 @@ def execute(task: Task, sweep: str) -> RunRecord:
     scenario = load_scenario(task.data)
     loaded = time.perf_counter()
     if task.engine == "plan":
-        # The planner is optional here: sweeps of engine "plan" need flopgrid.plan to be installed.
-        planner = importlib.import_module("flopgrid.plan")
-        results = planner.plan(scenario)
+        results = plan(scenario)
     else:
         results = simulate(scenario, samples=task.samples, seed=task.seed)
     ran = time.perf_counter()

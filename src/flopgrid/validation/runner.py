@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from flopgrid import epoch2030
 from flopgrid.claims.draws import LibraryDraws
 from flopgrid.errors import FlopgridError
 from flopgrid.library import Library, load_library
@@ -206,23 +206,8 @@ def epoch_arithmetic_rows(draws: LibraryDraws, results: xr.Dataset) -> list[Row]
 
 
 def epoch2030_rows(samples: int, seed: int) -> list[Row]:
-    """Rows of the Epoch 2030 case (``flopgrid.epoch2030.compare``), the report's own inputs.
-
-    Raises
-    ------
-    FlopgridError
-        When ``flopgrid.epoch2030`` is not installed.
-    """
-    try:
-        module = importlib.import_module("flopgrid.epoch2030")
-    except ModuleNotFoundError as exc:
-        if exc.name != "flopgrid.epoch2030":
-            raise
-        raise FlopgridError(
-            "the Epoch 2030 case needs flopgrid.epoch2030 (the Uncertainty capability), which this "
-            "installation lacks; run 'flopgrid validate' for the published-record table"
-        ) from None
-    frame = module.compare(samples=samples, seed=seed)
+    """Rows of the Epoch 2030 case (``flopgrid.epoch2030.compare``), the report's own inputs."""
+    frame = epoch2030.compare(samples=samples, seed=seed)
     needed = [
         "figure",
         "unit",

@@ -10,7 +10,6 @@ recording is skipped and the store endpoints answer 404 with a message saying wh
 
 from __future__ import annotations
 
-import importlib
 import queue
 import sys
 import threading
@@ -21,6 +20,7 @@ import xarray as xr
 
 from flopgrid.errors import FlopgridError
 from flopgrid.scenario import Scenario
+from flopgrid.store import RunStore, run_record
 
 #: Most queued runs the recorder writes in one transaction.
 BATCH = 64
@@ -64,23 +64,11 @@ class Runs:
         if not self.enabled:
             raise RunsUnavailable("this server was started without a run store (--no-store)")
         if self._store is None:
-            try:
-                module = importlib.import_module("flopgrid.store")
-            except ImportError:
-                raise RunsUnavailable(
-                    "the run store (flopgrid.store) is not installed in this flopgrid"
-                ) from None
-            self._store = module.RunStore(self.path)
+            self._store = RunStore(self.path)
         return self._store
 
     def available(self) -> bool:
-        if not self.enabled:
-            return False
-        try:
-            importlib.import_module("flopgrid.store")
-        except ImportError:
-            return False
-        return True
+        return self.enabled
 
     def record(
         self,
@@ -148,9 +136,8 @@ class Runs:
             if not items:
                 continue
             try:
-                module = importlib.import_module("flopgrid.store")
                 records = [
-                    module.run_record(
+                    run_record(
                         results,
                         scenario,
                         engine=engine,

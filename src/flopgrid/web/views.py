@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import re
-from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -89,14 +87,6 @@ def download(frame: pd.DataFrame, fmt: Format, stem: str) -> Response:
     )
 
 
-def optional(module: str) -> Any:
-    """A capability module, or None while it is not installed (planner, uncertainty, store)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def plan_view(ds: xr.Dataset) -> dict[str, Any]:
     """A planner run as JSON: the full view where the plan carries every Results variable, else the
     per-year summary and the names of the variables it has."""
@@ -111,10 +101,3 @@ def plan_view(ds: xr.Dataset) -> dict[str, Any]:
         with suppress(KeyError):
             out["summary"] = frame_records(ds.flopgrid.summary())
         return out
-
-
-def sensitivity_analysis() -> Callable[..., Any] | None:
-    """The sensitivity driver, or None while it is not installed."""
-    module = optional("flopgrid.uncertainty")
-    function = getattr(module, "sensitivity", None)
-    return function if callable(function) else None

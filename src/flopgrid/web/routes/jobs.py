@@ -10,14 +10,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from flopgrid import charts
-from flopgrid.errors import ScenarioError
+from flopgrid.plan import plan as run_plan
 from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
+from flopgrid.uncertainty import sensitivity as analyse
 from flopgrid.web.http import Problem
 from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, load, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
-from flopgrid.web.views import download, frame_records, optional, plan_view, run_view, sensitivity_analysis
+from flopgrid.web.views import download, frame_records, plan_view, run_view
 
 router = APIRouter(tags=["jobs"])
 
@@ -40,25 +41,16 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
 
         return montecarlo
     if request.kind == "plan":
-        planner = optional("flopgrid.plan")
-        if planner is None:
-            raise ScenarioError("the planner (flopgrid.plan) is not installed in this flopgrid", path="kind")
 
         def plan(job: Job) -> Outcome:
             job.report(0, 1, "building and solving the linear program (HiGHS)")
-            ds = planner.plan(scenario)
+            ds = run_plan(scenario)
             job.report(1, 1, "solved")
             run_id = runs.record(ds, scenario, engine="plan", seed=request.seed, samples=1)
             return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
 
         return plan
     if request.kind == "sensitivity":
-        analyse = sensitivity_analysis()
-        if analyse is None:
-            raise ScenarioError(
-                "sensitivity analysis (flopgrid.uncertainty) is not installed in this flopgrid",
-                path="kind",
-            )
 
         def sensitivity(job: Job) -> Outcome:
             # SALib's design runs as one piece: progress jumps from 0 to 1 and a cancel lands after.
