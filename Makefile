@@ -21,8 +21,8 @@ run: $(VENV)/.installed
 	$(BIN)/flopgrid run
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks conftest.py
+	$(BIN)/ruff format --check src tests benchmarks conftest.py
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 

@@ -25,10 +25,12 @@ Example
 -------
 >>> import flopgrid
 >>> from flopgrid.store import RunStore
->>> store = RunStore("runs.duckdb")  # doctest: +SKIP
+>>> store = RunStore("runs.duckdb")
 >>> run_id = store.record(flopgrid.simulate("reference"), flopgrid.load_scenario("reference"),
-...                       engine="simulate", seed=0, samples=1)  # doctest: +SKIP
->>> store.list().head()  # doctest: +SKIP
+...                       engine="simulate", seed=0, samples=1)
+>>> store.list()[["run_id", "scenario", "engine", "status"]].values.tolist() == [
+...     [run_id, "reference", "simulate", "complete"]]
+True
 
 Modules: :mod:`~flopgrid.store.schema` (the tables), :mod:`~flopgrid.store.codec` (Results ⇄ rows),
 :mod:`~flopgrid.store.records` (run keys and records), :mod:`~flopgrid.store.connection` (the file and

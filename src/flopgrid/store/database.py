@@ -34,8 +34,9 @@ class RunStore(StoreFile):
 
     Examples
     --------
-    >>> store = RunStore("runs.duckdb")  # doctest: +SKIP
-    >>> store.list(limit=5)  # doctest: +SKIP
+    >>> store = RunStore("runs.duckdb")
+    >>> len(store.list(limit=5))
+    0
     """
 
     def write(self, records: Sequence[RunRecord]) -> list[str]:
@@ -198,8 +199,10 @@ class RunStore(StoreFile):
 
         Examples
         --------
-        >>> store.record(results, scenario, engine="simulate", seed=0, samples=1)  # doctest: +SKIP
-        'a3f09c11d2'
+        >>> store = RunStore("runs.duckdb")
+        >>> run_id = store.record(results, scenario, engine="simulate", seed=0, samples=1)
+        >>> store.record(results, scenario, engine="simulate", seed=0, samples=1) == run_id
+        True
         """
         record = run_record(
             results,
@@ -472,7 +475,9 @@ def record_run(
 
     Examples
     --------
-    >>> run_id = record_run(results, scenario, engine="simulate", seed=0, samples=1)  # doctest: +SKIP
+    >>> run_id = record_run(results, scenario, engine="simulate", seed=0, samples=1, store="runs.duckdb")
+    >>> RunStore("runs.duckdb").show(run_id)["status"]
+    'complete'
     """
     return RunStore(store).record(
         results, scenario, engine=engine, seed=seed, samples=samples, timings=timings, parameters=parameters
