@@ -31,7 +31,6 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-BOTTLENECK_ORDER = ("none", "wafers", "packaging", "hbm", "datacentres", "power")
 #: Figures of one run, in the order the dashboard and the report show them.
 CHARTS = (
     "compute",
@@ -284,9 +283,11 @@ def opex(ds: xr.Dataset) -> Figure:
 def bottlenecks(ds: xr.Dataset) -> Figure:
     years = ds.year.values.tolist()
     var = ds["bottleneck"]
-    labels = np.array(var.attrs["flag_meanings"].split())[np.asarray(var.values).astype(int)]
+    meanings = var.attrs["flag_meanings"].split()
+    labels = np.array(meanings)[np.asarray(var.values).astype(int)]
     data = []
-    for i, name in enumerate(BOTTLENECK_ORDER):
+    # The labels the Results declare, "none" first (the bottom of the stack), in a stable colour each.
+    for i, name in enumerate(sorted(meanings, key=lambda m: m != "none")):
         share = (labels == name).mean(axis=0)
         if not share.any():
             continue

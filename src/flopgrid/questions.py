@@ -16,17 +16,10 @@ import numpy as np
 import xarray as xr
 
 from flopgrid.errors import FlopgridError, UnitError
+from flopgrid.schema import STOCKS
 from flopgrid.units import parse_quantity
 
 _QUESTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:@\s*(\d{4}|end))?\s*(>=|<=|>|<|==)?\s*(.*?)\s*$")
-#: Variables that are levels at the end of a year (a year must be named); others are flows or
-#: horizon figures (without a year: summed over the horizon).
-STOCKS = {
-    "wafer_capacity", "packaging_capacity", "hbm_supply", "production_cap", "accelerators_installed",
-    "accelerators_waiting", "h100e", "flops_peak", "flops_effective", "largest_run",
-    "largest_run_distributed", "dc_capacity", "dc_energised", "grid_connection", "firm_power",
-    "plant_capacity", "it_power", "facility_power", "dscr", "cash",
-}  # fmt: skip
 
 
 def figure(results: xr.Dataset, expression: str) -> tuple[np.ndarray, str]:
