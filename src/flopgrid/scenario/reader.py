@@ -70,13 +70,18 @@ def read_yaml(
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise error(f"cannot read the file ({exc})", file=file) from None
+    # One parse: the composed node tree gives both the data and the line of every key.
+    loader = _LineLoader(text)
     try:
-        data = yaml.load(text, Loader=_LineLoader)
-        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        lines = _line_index(node)
     except ScenarioError as exc:
         raise error(exc.message, file=file, line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
     return data, lines, file
