@@ -321,14 +321,12 @@ class Energy:
 def _energy(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
     """Energy, own generation and the grid, emissions, water (docs/model.md §5)."""
     p, fleet = params.get, d.fleet
-    hours = power.HOURS_PER_YEAR
     it_power = p("accelerators", "it_power")
-    start = np.broadcast_to(d.initial[:, None], (fleet.installed.shape[0], 1, *fleet.installed.shape[2:]))
-    average_fleet = (np.concatenate([start, fleet.installed[:, :-1]], axis=1) + fleet.installed) / 2
-    it_energy = dot_last(average_fleet, it_power) * p("datacentres", "utilisation")[..., 0] * hours
-    energy = it_energy * p("datacentres", "pue")[..., 0]
+    average_fleet = datacentres.year_average(fleet.installed, d.initial[:, None])
+    it_energy = power.it_energy(dot_last(average_fleet, it_power), p("datacentres", "utilisation")[..., 0])
+    energy = power.facility_energy(it_energy, p("datacentres", "pue")[..., 0])
     k_grid = axes.sources.index("grid")
-    available = d.plant_capacity * p("power_sources", "capacity_factor") * hours
+    available = power.available_energy(d.plant_capacity, p("power_sources", "capacity_factor"))
     available[..., k_grid] = 0.0  # grid "builds" are connections: their energy is bought
     own, grid = power.dispatch(energy, available)
     generation = own.copy()
@@ -377,12 +375,12 @@ def _money(
     )
     bought = d.arrivals + fleet.retired if scenario.chips.refresh else d.arrivals
     capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price"))
-    capex[..., ASSETS.index("network")] = (
-        capex[..., ASSETS.index("accelerator")] * p("datacentres", "network_capex_share")[..., 0]
+    capex[..., ASSETS.index("network")] = finance.network_capex(
+        capex[..., ASSETS.index("accelerator")], p("datacentres", "network_capex_share")[..., 0]
     )
 
     opex = np.zeros_like(capex)
-    fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
+    fuel = power.generation_cost(p("power_sources", "fuel_cost"), p("power_sources", "variable_om"))
     fuel[..., k_grid] = 0.0
     opex[..., ASSETS.index("power")] = (
         e.grid * p("regions", "electricity_price")[..., 0]
@@ -473,8 +471,7 @@ def _finance(
         0, 0
     ]
     start = dot_last(d.initial, flops[:, 0])  # (S|1, R)
-    before = np.broadcast_to(start[:, None], (flops_peak.shape[0], 1, flops_peak.shape[2]))
-    average_peak = (np.concatenate([before, flops_peak[:, :-1]], axis=1) + flops_peak) / 2
+    average_peak = datacentres.year_average(flops_peak, start[:, None])
     revenue_spec = f.revenue
     use = (
         np.full((1, 1, 1), revenue_spec.utilisation)
@@ -510,12 +507,9 @@ def _finance(
     if f.discount_rate is not None:
         rate = np.full(n_s, f.discount_rate)
     else:
-        coc = p("regions", "cost_of_capital")[:, 0, :, 0]  # (S|1, R)
-        weights = capex.sum(axis=(1, 3))  # (S, R)
-        total = weights.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weighted = (weights * coc).sum(axis=1) / total
-        rate = np.where(total > 0, weighted, coc.mean(axis=1))
+        rate = cashflow.default_discount_rate(
+            p("regions", "cost_of_capital")[:, 0, :, 0], capex.sum(axis=(1, 3))
+        )
 
     by_asset = _lives(params, axes, d)
     lives = np.stack(np.broadcast_arrays(*(by_asset[asset] for asset in ASSETS)), axis=-1)  # (S|1, asset)
