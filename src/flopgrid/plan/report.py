@@ -127,8 +127,11 @@ def rank(results: xr.Dataset, tolerance: float = 1e-6) -> pd.DataFrame:
         var = results[name].isel(sample=0)
         constraint, words = str(var.attrs["constraint"]), str(var.attrs["words"])
         display = float(var.attrs["display"])
-        frame = var.to_series().dropna() if var.dims else pd.Series([float(var)]).dropna()
-        for key, value in frame.items():
+        # A constraint without dimensions (the budget over the horizon) is one value, at key ().
+        entries = list(var.to_series().dropna().items()) if var.dims else [((), float(var))]
+        for key, value in entries:
+            if not np.isfinite(value):
+                continue
             labels = dict(zip(var.dims, key if isinstance(key, tuple) else (key,), strict=True))
             year = int(labels.get("year", last))
             location = str(labels.get("region", "global"))
