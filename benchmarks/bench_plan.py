@@ -53,7 +53,7 @@ def _data(regions: int, years: int) -> xr.Dataset:
 
 
 def one(regions: int, years: int) -> dict[str, Any]:
-    from flopgrid.plan import _results, build, solve
+    from flopgrid.plan import build, results, solve
 
     began = time.perf_counter()
     data = _data(regions, years)
@@ -62,7 +62,7 @@ def one(regions: int, years: int) -> dict[str, Any]:
     built_at = time.perf_counter()
     solve(built, threads=2)
     solved = time.perf_counter()
-    results = _results(data, built)
+    planned = results(data, built)
     done = time.perf_counter()
     return {
         "regions": regions,
@@ -75,8 +75,8 @@ def one(regions: int, years: int) -> dict[str, Any]:
         "results_s": done - solved,
         "total_s": done - began,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "h100e_last_year": float(results["h100e"].isel(year=-1).sum()),
-        "shortfall": float(results["shortfall"].sum()),
+        "h100e_last_year": float(planned["h100e"].isel(year=-1).sum()),
+        "shortfall": float(planned["shortfall"].sum()),
     }
 
 

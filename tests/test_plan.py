@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import flopgrid
 from flopgrid.cli import app
 from flopgrid.errors import ScenarioError
-from flopgrid.plan import _results, build, inputs, shortfall_report, solve, to_scenario
+from flopgrid.plan import build, inputs, results, shortfall_report, solve, to_scenario
 
 # ------------------------------------------------------------------------------------ hand-solved LPs
 #
@@ -66,11 +66,14 @@ def _hand_data() -> xr.Dataset:
 def _solve(data: xr.Dataset) -> xr.Dataset:
     built = build(data)
     solve(built)
-    return _results(data, built)
+    return results(data, built)
 
 
-def _price(results: xr.Dataset, constraint: str, location: str = "US") -> float:
-    return float(results["shadow_price"].sel(sample=0, constraint=constraint, location=location).isel(year=0))
+def _price(planned: xr.Dataset, constraint: str, location: str = "US") -> float:
+    dual = planned["shadow_price_" + constraint.replace("-", "_")].isel(sample=0)
+    if location != "global":
+        dual = dual.sel(region=location)
+    return float(dual.isel(year=0) if "year" in dual.dims else dual)
 
 
 def test_hand_solved_optimum_and_duals(hand_results: xr.Dataset) -> None:

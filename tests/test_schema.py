@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import flopgrid
-from flopgrid.schema import STOCKS, VARIABLES, glossary
+from flopgrid.schema import DUAL_PREFIX, STOCKS, VARIABLES, glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,8 @@ def test_every_simulated_variable_is_declared_with_its_dims_and_unit(seed: flopg
 
 
 def test_every_planned_variable_is_declared(planned: flopgrid.Results) -> None:
-    duals = {str(n) for n in planned.data_vars if "shadow" in str(n) or str(n).startswith("dual")}
+    duals = {str(n) for n in planned.data_vars if str(n).startswith(DUAL_PREFIX)}
+    assert duals and all("constraint" in planned[n].attrs for n in duals)
     _check_declared(planned, skip=duals)
 
 

@@ -209,11 +209,20 @@ def test_plan_results_round_trip_with_their_own_dimensions(tmp_path: Path) -> No
     store = RunStore(tmp_path / "runs.duckdb")
     run_id = store.record(planned, scenario, engine="plan", seed=0, samples=1)
     xr.testing.assert_identical(store.load(run_id), planned)
+    duals = [name for name in planned.data_vars if str(name).startswith("shadow_price_")]
+    assert "shadow_price_power_generation_upper" in duals
     with duckdb.connect(str(store.path), read_only=True) as con:
-        others = con.execute(
-            "SELECT count(*) FROM results WHERE run_id = ? AND other LIKE 'constraint=%'", [run_id]
+        rows = con.execute(
+            "SELECT count(*) FROM results WHERE run_id = ? AND variable LIKE 'shadow_price_%'", [run_id]
         ).fetchone()
-    assert others is not None and others[0] == planned["shadow_price"].size
+        by_source = con.execute(
+            "SELECT count(*) FROM results WHERE run_id = ? "
+            "AND variable = 'shadow_price_power_generation_upper' "
+            "AND source IS NOT NULL",
+            [run_id],
+        ).fetchone()
+    assert rows is not None and rows[0] == sum(planned[name].size for name in duals)
+    assert by_source is not None and by_source[0] == planned["shadow_price_power_generation_upper"].size
     # Its stored totals are the declared figures in their units, not sums of every variable.
     summary = store.show(run_id)["summary"]
     assert summary["capex"] == {"value": pytest.approx(float(planned["capex"].sum())), "unit": "USD"}

@@ -407,9 +407,9 @@ def fan(ds: xr.Dataset) -> Figure:
 
 
 def shadow_prices(ds: xr.Dataset, top: int = 20) -> Figure | None:
-    """The planner's dual values (``shadow_price``) by year: one line per constraint and label of its
-    other dimensions (e.g. region), the ``top`` largest in magnitude; constraints that never bind
-    (all zero) are left out."""
+    """The planner's dual values (one ``shadow_price_*`` variable per constraint) by year: one line per
+    constraint and label of its other dimensions (e.g. region, source), the ``top`` largest in
+    magnitude; constraints that never bind (all zero) are left out."""
     names = [str(n) for n in ds.data_vars if str(n).startswith("shadow_price")]
     if not names:
         return None
@@ -427,10 +427,11 @@ def shadow_prices(ds: xr.Dataset, top: int = 20) -> Figure | None:
             if others
             else var.values[None]
         )
+        constraint = str(var.attrs.get("constraint", name))
         labels = [
-            " ".join(str(var[d].values[k]) for d, k in zip(others, index, strict=True))
+            " ".join([constraint, *(str(var[d].values[k]) for d, k in zip(others, index, strict=True))])
             for index in np.ndindex(*(var.sizes[d] for d in others))
-        ] or [name]
+        ] or [constraint]
         for label, row in zip(labels, stacked, strict=True):
             size = float(np.nanmax(np.abs(row))) if np.isfinite(row).any() else 0.0
             if size > 0:

@@ -112,10 +112,11 @@ class ResultsAccessor:
     def bottlenecks(self) -> pd.DataFrame:
         """The binding constraint per year: label and the share of samples in which it binds.
 
-        For a plan (Results with ``shadow_price``): its binding constraints ranked by value, one row
-        per constraint, year and location, with a sentence in plain words (``flopgrid.plan.rank``).
+        For a plan (Results of ``engine`` plan, with a ``shadow_price_*`` variable per constraint):
+        its binding constraints ranked by value, one row per constraint, year, location and item,
+        with a sentence in plain words (``flopgrid.plan.rank``).
         """
-        if "shadow_price" in self._ds:
+        if self._ds.attrs.get("engine") == "plan":
             return rank(self._ds)
         labels = decode(self._ds["bottleneck"]).values  # (sample, year)
         rows = []

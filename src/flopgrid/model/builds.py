@@ -42,24 +42,46 @@ def at_start(param: np.ndarray, years: np.ndarray, builds: BuildArrays) -> np.nd
     return values
 
 
+def years_since(years: np.ndarray, start: np.ndarray, lead_time: np.ndarray) -> np.ndarray:
+    """Years since completion of a build started in ``start`` with ``lead_time``, in each of ``years``
+    (negative before completion); the arrays broadcast like ``years − start − lead_time``."""
+    since: np.ndarray = np.asarray(years, dtype=float) - start - lead_time
+    return since
+
+
+def in_service(years_online: np.ndarray) -> np.ndarray:
+    """1.0 where a build is complete (``years_online ≥ 0``), else 0.0: its share of nameplate online."""
+    online: np.ndarray = (np.asarray(years_online) >= 0).astype(float)
+    return online
+
+
+def spend_share(years: np.ndarray, start: np.ndarray, lead_time: np.ndarray) -> np.ndarray:
+    """Share of a build's capex spent in each of ``years``: evenly over ``[start, start + lead_time)``,
+    all in ``start`` when the lead time is 0. The arrays broadcast against each other.
+
+    Examples
+    --------
+    >>> spend_share(np.arange(2025, 2029), np.array(2025.0), np.array(2.5)).tolist()
+    [0.4, 0.4, 0.2, 0.0]
+    """
+    y = np.asarray(years, dtype=float)
+    overlap = np.clip(np.minimum(y + 1, start + lead_time) - np.maximum(y, start), 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share: np.ndarray = np.where(
+            lead_time > 0, overlap / np.where(lead_time > 0, lead_time, 1.0), (y == start).astype(float)
+        )
+    return share
+
+
 def years_online(years: np.ndarray, builds: BuildArrays, lead_time: np.ndarray) -> np.ndarray:
     """Years since each build came online, ``(sample, year, B)``; negative before completion."""
-    online: np.ndarray = years[None, :, None] - builds.start[None, None, :] - lead_time[:, None, :]
-    return online
+    return years_since(years[None, :, None], builds.start[None, None, :], lead_time[:, None, :])
 
 
 def spend_profile(years: np.ndarray, builds: BuildArrays, lead_time: np.ndarray) -> np.ndarray:
     """Share of each build's capex spent in each year, ``(sample, year, B)``; sums to 1 over years
     inside the horizon."""
-    y = years[None, :, None].astype(float)
-    s = builds.start[None, None, :]
-    length = lead_time[:, None, :]
-    overlap = np.clip(np.minimum(y + 1, s + length) - np.maximum(y, s), 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share: np.ndarray = np.where(
-            length > 0, overlap / np.where(length > 0, length, 1.0), (y == s).astype(float)
-        )
-    return share
+    return spend_share(years[None, :, None], builds.start[None, None, :], lead_time[:, None, :])
 
 
 def to_regions(values: np.ndarray, builds: BuildArrays, n_regions: int) -> np.ndarray:

@@ -21,6 +21,46 @@ def discount(rate: np.ndarray | float, n_years: int) -> np.ndarray:
     return out
 
 
+def default_discount_rate(cost_of_capital: np.ndarray, capex: np.ndarray) -> np.ndarray:
+    """The project's discount rate when the scenario sets none: the regions' cost of capital weighted
+    by the capex spent in each.
+
+    Why weighted by capex rather than a plain mean over regions: the discount rate is the cost of the
+    capital the project raises, and that capital is raised where it is spent. A region where nothing
+    is built raises no money, so its cost of capital must not move the rate (a plain mean would let a
+    3% override for Japan lower the rate of a plan that builds nothing there). With no capex at all
+    nothing is financed and there are no weights; the plain mean is then the rate.
+
+    Both engines call this: the simulator on its capex; the planner on the capex of its own plan,
+    re-solving until the rate it discounted with is the rate of the plan it found.
+
+    Parameters
+    ----------
+    cost_of_capital
+        Real cost of capital by region, ``(…, region)``, e.g. ``(sample|1, region)``.
+    capex
+        Capex over the horizon by region, ``(…, region)``, e.g. ``(sample, region)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rate, ``(…)`` (the arrays' shape without the region axis).
+
+    Examples
+    --------
+    >>> round(float(default_discount_rate(np.array([0.07, 0.03]), np.array([3.0, 1.0]))), 12)
+    0.06
+    >>> round(float(default_discount_rate(np.array([0.07, 0.03]), np.zeros(2))), 12)
+    0.05
+    """
+    coc, weights = np.broadcast_arrays(np.asarray(cost_of_capital, float), np.asarray(capex, float))
+    total = weights.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weighted = (weights * coc).sum(axis=-1) / total
+    rate: np.ndarray = np.where(total > 0, weighted, coc.mean(axis=-1))
+    return rate
+
+
 def npv(rate: np.ndarray | float, flows: np.ndarray) -> np.ndarray:
     """Net present value of ``flows`` ``(sample, year)`` at ``rate`` ``(sample,)`` or a scalar.
 

@@ -25,6 +25,33 @@ import numpy as np
 from flopgrid.model import dot_last
 
 
+def whole_life(lifetime: np.ndarray | float) -> np.ndarray:
+    """Service life in whole model years, at least 1: a chip installed in year ``s`` serves in years
+    ``s … s + life − 1`` (a fractional life is rounded up; ``1e-9`` keeps 4.0000000001 at 4)."""
+    life: np.ndarray = np.maximum(np.ceil(np.asarray(lifetime, dtype=float) - 1e-9), 1).astype(int)
+    return life
+
+
+def in_service(age: np.ndarray, life: np.ndarray | int) -> np.ndarray:
+    """1.0 where a chip ``age`` years after its installation year (0 in that year) is still in service
+    at the end of the year, for a whole-year ``life``; else 0.0."""
+    serving: np.ndarray = ((age >= 0) & (age < life)).astype(float)
+    return serving
+
+
+def year_average(stock: np.ndarray, initial: np.ndarray, axis: int = 1) -> np.ndarray:
+    """The average of each year's stock at its start and end (what energy and compute-hours use):
+    ``(stock(t − 1) + stock(t)) / 2`` along ``axis`` (the year axis), with ``initial`` the stock
+    before the first year (broadcast to one year of ``stock``)."""
+    shape = (*stock.shape[:axis], 1, *stock.shape[axis + 1 :])
+    before = np.broadcast_to(initial, shape)
+    previous = np.concatenate(
+        [before, np.take(stock, np.arange(stock.shape[axis] - 1), axis=axis)], axis=axis
+    )
+    average: np.ndarray = (previous + stock) / 2
+    return average
+
+
 @dataclass(frozen=True)
 class Deployment:
     """Outcomes of the deployment stage; fleet arrays are ``(sample, year, region, accelerator)``,
@@ -79,7 +106,7 @@ def deploy(
         Replace every retired accelerator by a new one of the same type, delivered the year it retires.
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
-    life = np.broadcast_to(np.maximum(np.ceil(lifetime - 1e-9), 1).astype(int), (n_samples,))
+    life = np.broadcast_to(whole_life(lifetime), (n_samples,))
     rows = np.arange(n_samples)
     # Year-major while stepping (each year's slice is contiguous), sample-major on return.
     by_year = (n_years, n_samples, *arrivals.shape[2:])

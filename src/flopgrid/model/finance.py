@@ -58,3 +58,10 @@ def added(level: np.ndarray, before: np.ndarray) -> np.ndarray:
     )
     out: np.ndarray = np.maximum(level - previous, 0.0)
     return out
+
+
+def network_capex(accelerator_capex: np.ndarray, network_share: np.ndarray) -> np.ndarray:
+    """Capex of the network (switches, optics, cabling) bought with accelerators: a share of their
+    capex."""
+    out: np.ndarray = accelerator_capex * network_share
+    return out

@@ -37,3 +37,28 @@ def dispatch(demand: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.
     own = available * used[..., None]
     grid = np.maximum(demand - dot_last(own), 0.0)
     return own, grid
+
+
+def it_energy(it_power: np.ndarray, utilisation: np.ndarray) -> np.ndarray:
+    """IT energy over a year, Wh, of equipment rated ``it_power`` (W, the year's average fleet) run at
+    ``utilisation``."""
+    energy: np.ndarray = it_power * utilisation * HOURS_PER_YEAR
+    return energy
+
+
+def facility_energy(it_energy: np.ndarray, pue: np.ndarray) -> np.ndarray:
+    """Facility energy, Wh: IT energy × PUE (cooling, conversion and other overheads)."""
+    energy: np.ndarray = it_energy * pue
+    return energy
+
+
+def available_energy(capacity: np.ndarray, capacity_factor: np.ndarray) -> np.ndarray:
+    """Energy, Wh, plants of nameplate ``capacity`` (W) can generate over a year."""
+    energy: np.ndarray = capacity * capacity_factor * HOURS_PER_YEAR
+    return energy
+
+
+def generation_cost(fuel_cost: np.ndarray, variable_om: np.ndarray) -> np.ndarray:
+    """Cost of a Wh generated, USD/Wh: fuel (none where the library has no fuel cost) and variable O&M."""
+    cost: np.ndarray = np.nan_to_num(fuel_cost) + variable_om
+    return cost

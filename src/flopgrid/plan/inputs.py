@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -14,8 +14,9 @@ import xarray as xr
 from flopgrid.errors import ScenarioError
 from flopgrid.layout import REFERENCE_ACCELERATOR
 from flopgrid.library import Library, load_library
-from flopgrid.model import supply
+from flopgrid.model import builds, cashflow, datacentres, power, supply
 from flopgrid.parameters import ParameterSet
+from flopgrid.plan.coefficients import on_arrays
 from flopgrid.plan.model import CHIP_PARAMETERS, IDLE_PENALTY
 from flopgrid.scenario import Planner, Scenario, load_scenario, resolve_overrides, shares_in
 
@@ -90,19 +91,23 @@ def _check_names(scenario: Scenario, planner: Planner, library: Library) -> tupl
     return regions, sources
 
 
-def _onehot_start(years: np.ndarray) -> xr.DataArray:
-    return xr.DataArray(years.astype(float), dims="start", coords={"start": years})
-
-
 def _schedules(years: np.ndarray, lead: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
     """Years online ``(year, start, …)`` (negative before completion) and the share of capex spent
-    each year, both for a build started in ``start`` with lead time ``lead`` ``(start, …)``."""
+    each year, both for a build started in ``start`` with lead time ``lead`` ``(start, …)``: the
+    simulator's construction (``flopgrid.model.builds``) on the planner's axes."""
     y = xr.DataArray(years.astype(float), dims="year", coords={"year": years})
-    s = _onehot_start(years)
-    online = y - s - lead
-    overlap = cast(xr.DataArray, np.minimum(y + 1, s + lead) - np.maximum(y, s))
-    spend = (overlap.clip(min=0.0) / lead.where(lead > 0, 1.0)).where(lead > 0, (y == s).astype(float))
-    return online, spend
+    s = xr.DataArray(years.astype(float), dims="start", coords={"start": years})
+    online = on_arrays(builds.years_since, y, s, lead)
+    spend = on_arrays(builds.spend_share, y, s, lead)
+    return online.transpose("year", "start", ...), spend.transpose("year", "start", ...)
+
+
+def with_discount_rate(data: xr.Dataset, rate: float) -> xr.Dataset:
+    """``data`` with its discount factors (``discount``, by year) and ``discount_rate`` at ``rate``."""
+    out = data.copy()
+    out["discount"] = ("year", cashflow.discount(rate, data.sizes["year"]))
+    out.attrs["discount_rate"] = float(rate)
+    return out
 
 
 def inputs(
@@ -214,16 +219,13 @@ def inputs(
         ds[f"{name}_spend"] = spend
         ds[f"{name}_capex"] = (da(p(table, "capex"), c_yr) * ccf).rename(to_start)
     ramps = [da(p("fabs", f"ramp_year{k}"), c_y).rename(to_start) for k in (1, 2, 3)]
-    online = ds["fab_online"]
-    ds["fab_ramp"] = (
-        ramps[2].where(online >= 2, ramps[1]).where(online >= 1, ramps[0]).where(online >= 0, 0.0)
-    )
+    ds["fab_ramp"] = on_arrays(supply.ramp, ds["fab_online"], *ramps).transpose("year", "start", ...)
     for name in ("packaging", "hbm", "dc"):
-        ds[f"{name}_ramp"] = (ds[f"{name}_online"] >= 0).astype(float)
+        ds[f"{name}_ramp"] = on_arrays(builds.in_service, ds[f"{name}_online"])
     y_r_k = ("year", "region", "source")
     plant_lead = da(p("power_sources", "lead_time"), y_r_k).rename(to_start)
     plant_online, plant_spend = _schedules(years, plant_lead)
-    ds["plant_ramp"] = (plant_online >= 0).astype(float)
+    ds["plant_ramp"] = on_arrays(builds.in_service, plant_online)
     ds["plant_spend"] = plant_spend
     ds["plant_capex"] = (da(p("power_sources", "capex"), y_r_k) * ccf).rename(to_start)
     all_sources = library.ids("power_sources")
@@ -232,7 +234,7 @@ def inputs(
     ds["max_grid"] = da(p("regions", "max_new_power"), c_yr)
     ds["firm_credit"] = da(p("power_sources", "firm_capacity_credit"), y_r_k)
     ds["capacity_factor"] = da(p("power_sources", "capacity_factor"), y_r_k)
-    fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
+    fuel = power.generation_cost(p("power_sources", "fuel_cost"), p("power_sources", "variable_om"))
     ds["generation_cost"] = da(fuel, y_r_k)
     ds["fixed_om"] = da(p("power_sources", "fixed_om"), y_r_k)
     ds["carbon"] = da(np.nan_to_num(p("power_sources", "carbon_intensity")), y_r_k)
@@ -249,11 +251,15 @@ def inputs(
     ):
         ds[name] = da(p("datacentres", parameter), c_yr)
     ds["mfu"] = da(p("datacentres", "mfu"), c_y)
-    life = float(p("datacentres", "accelerator_lifetime")[0, 0, 0, 0])
-    rate = scenario.finance.discount_rate
-    if rate is None:
-        rate = float(np.mean(p("regions", "cost_of_capital")[0, 0, :, 0]))
-    ds["discount"] = ("year", (1.0 + rate) ** -np.arange(len(years), dtype=float))
+    life = int(datacentres.whole_life(p("datacentres", "accelerator_lifetime")[0, 0, 0, 0]))
+    # The cost of capital is the first year's, as in the simulator.
+    ds["cost_of_capital"] = ("region", p("regions", "cost_of_capital")[0, 0, :, 0] + np.zeros(len(regions)))
+    given = scenario.finance.discount_rate
+    # Without a stated rate, the plan's own capex weights the regions' cost of capital (plan() solves
+    # until the two agree); before any plan there is no capex, so the first guess is the plain mean.
+    rate = float(cashflow.default_discount_rate(ds["cost_of_capital"].values, np.zeros(len(regions))))
+    rate = rate if given is None else given
+    ds["discount"] = ("year", cashflow.discount(rate, len(years)))
 
     ds["target"] = ("year", _targets(planner, years, reference))
     limits = {
@@ -278,8 +284,9 @@ def inputs(
             "max_region_share": 1.0 if planner.max_region_share is None else planner.max_region_share,
             "shortfall_penalty": planner.shortfall_penalty,
             "idle_penalty": 0.0 if planner.allow_idle_fabs else IDLE_PENALTY,
-            "lifetime": max(int(np.ceil(life - 1e-9)), 1),
+            "lifetime": life,
             "discount_rate": rate,
+            "discount_rate_given": int(given is not None),
             "reference_flops": reference,
             "all_sources": " ".join(all_sources),
         }

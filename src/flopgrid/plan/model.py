@@ -1,5 +1,10 @@
-"""The planner's LP: decisions, constraints named ``{stage}-{what}-{bound}``, the objective, and
-the solve with HiGHS (docs/plan.md, "Formulation").
+"""The planner's LP in the PyPSA style: one ``define_*`` function per stage adds its decisions and
+constraints to a :class:`Built` and registers the :class:`Rule` of every constraint it adds (what a
+unit of it is, in words), so that every dual value maps back to its meaning (docs/plan.md,
+"Formulation"). Constraints are named ``{stage}-{what}-{bound}``.
+
+The coefficients are the model's physics (``flopgrid.model``), computed once in
+:mod:`flopgrid.plan.inputs` and :mod:`flopgrid.plan.coefficients`; this module only assembles them.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ import numpy as np
 import xarray as xr
 
 from flopgrid.errors import FlopgridError
-from flopgrid.model.power import HOURS_PER_YEAR
+from flopgrid.plan.coefficients import (
+    SCALE,
+    chip_capex,
+    chip_energy,
+    cost_coefficients,
+    plant_energy,
+    service,
+)
 
-#: Units the LP is solved in, so that its coefficients stay within a few orders of magnitude.
-SCALE = {"chip": 1e6, "W": 1e9, "Wh": 1e12, "wafer": 1e3, "GB": 1e6, "USD": 1e9, "H100e": 1e6}
 #: Penalty per scaled unit of fab output left idle (B USD per 1,000 wafers): fabs run full, as in the
 #: simulator, unless installing every chip is impossible or ``planner.allow_idle_fabs`` is set.
 IDLE_PENALTY = 1e6
@@ -30,20 +40,13 @@ CHIP_PARAMETERS = (
     "hbm_capacity",
     "price",
 )
-#: Build decisions: Results name, dims after ``year``, unit, long name.
-BUILDS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "fab_build": (("region",), "wafer/year", "new fab capacity started (leading-edge wafer starts)"),
-    "packaging_build": (("region",), "wafer/year", "new advanced-packaging capacity started"),
-    "hbm_build": (("region",), "GB/year", "new HBM capacity started"),
-    "datacentre_build": (("region",), "W", "new data-centre IT capacity started"),
-    "plant_build": (("region", "source"), "W", "new power plants started (nameplate)"),
-    "grid_build": (("region",), "W", "new grid connections for data centres"),
-}
+#: Build decisions, by their Results name (dims, unit and long name are declared in flopgrid.schema).
+BUILDS = ("fab_build", "packaging_build", "hbm_build", "datacentre_build", "plant_build", "grid_build")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One family of constraints: what a unit of it is and how to say its value in words."""
+    """What one unit of a constraint's right-hand side is, and how to say its value in words."""
 
     unit: str  # base unit of one unit of the constraint's right-hand side
     scale: float  # LP units → base units
@@ -51,46 +54,46 @@ class Rule:
     words: str  # "one more {words} in {where} in {year}"
 
 
-RULES: dict[str, Rule] = {
-    "supply-wafers-equal": Rule("wafer/year", SCALE["wafer"], 1e3, "1,000 wafers a year of fab output"),
-    "supply-packaging-upper": Rule(
-        "wafer/year", SCALE["wafer"], 1e3, "1,000 interposer wafers a year of packaging"
-    ),
-    "supply-hbm-upper": Rule("GB/year", SCALE["GB"], 1e6, "million GB a year of HBM"),
-    "supply-fab_build-upper": Rule("wafer/year", SCALE["wafer"], 1e3, "1,000 wafers a year of fab starts"),
-    "supply-packaging_build-upper": Rule(
-        "wafer/year", SCALE["wafer"], 1e3, "1,000 wafers a year of packaging starts"
-    ),
-    "supply-hbm_build-upper": Rule("GB/year", SCALE["GB"], 1e6, "million GB a year of HBM starts"),
-    "datacentres-capacity-upper": Rule("W", SCALE["W"], 1e9, "GW of data-centre IT capacity"),
-    "datacentres-build-upper": Rule("W", SCALE["W"], 1e9, "GW a year of data-centre construction starts"),
-    "power-firm-upper": Rule("W", SCALE["W"], 1e9, "GW of firm power"),
-    "power-grid-upper": Rule("W", SCALE["W"], 1e9, "GW a year of grid connections"),
-    "power-connection-upper": Rule("W", SCALE["W"], 1e9, "GW of grid connection ahead of built capacity"),
-    "power-build-upper": Rule("W", SCALE["W"], 1e9, "GW a year of power-plant starts"),
-    "compute-target-lower": Rule("H100e", SCALE["H100e"], 1e6, "million H100e less of target"),
-    "policy-share-upper": Rule("H100e", SCALE["H100e"], 1e6, "million H100e of regional share"),
-    "finance-capital-upper": Rule("USD", SCALE["USD"], 1e9, "billion USD of capital budget"),
-    "finance-budget-upper": Rule("USD", SCALE["USD"], 1e9, "billion USD of budget"),
-}
-
-
 class PlanError(FlopgridError):
-    """The LP could not be solved (which the slack variables should make impossible)."""
-
-
-# -------------------------------------------------------------------------------------------- model
+    """The LP could not be solved (which the slack variables should make impossible), or a
+    constraint was added without a rule."""
 
 
 @dataclass
 class Built:
-    """A linopy model with the expressions needed to read its solution back."""
+    """A linopy model being built or solved, with the data it was built from, the expressions the
+    stages share, and the rule of every constraint (by name)."""
 
     model: linopy.Model
-    expressions: dict[str, linopy.LinearExpression] = field(default_factory=dict)
+    data: xr.Dataset
+    fixed: Mapping[str, xr.DataArray] | None = None
+    until: int = 0
+    expressions: dict[str, Any] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def constrain(self, lhs: Any, name: str, rule: Rule, **kw: Any) -> None:
+        """Add the constraint ``lhs`` (a linopy constraint expression) as ``name`` with its rule."""
+        self.rules[name] = rule
+        self.model.add_constraints(lhs, name=name, **kw)
+
+    def decision(
+        self, name: str, coords: list[Any], dim: str = "start", allowed: xr.DataArray | None = None
+    ) -> linopy.Variable:
+        """A decision variable ≥ 0, fixed to ``fixed[name]`` before ``until`` (the myopic past) and
+        to 0 where ``allowed`` is false."""
+        lower, upper = fixed_bounds(self.data, name, self.fixed, self.until, dim)
+        if allowed is not None:
+            upper = (xr.zeros_like(allowed, dtype=float) + upper).where(allowed, 0.0)
+        return self.model.add_variables(lower=lower, upper=upper, coords=coords, name=name)
+
+    def limit(self, name: str, lhs: Any, limit: xr.DataArray, rule: Rule) -> None:
+        """``lhs ≤ limit`` where the limit is finite (no constraint where it is infinite)."""
+        finite = np.isfinite(limit)
+        if bool(finite.any()):
+            self.constrain(lhs <= limit.where(finite, 0.0), name, rule, mask=finite)
 
 
-def _fixed_bounds(
+def fixed_bounds(
     data: xr.Dataset, name: str, fixed: Mapping[str, xr.DataArray] | None, until: int, dim: str
 ) -> tuple[Any, Any]:
     """Bounds of a decision variable: free (≥ 0) from ``until`` on, fixed to ``fixed[name]`` before."""
@@ -101,173 +104,240 @@ def _fixed_bounds(
     return value.where(past, 0.0), value.where(past, np.inf)
 
 
-def build(data: xr.Dataset, fixed: Mapping[str, xr.DataArray] | None = None, until: int = 0) -> Built:
-    """The LP over ``data``'s years (scaled units; see ``SCALE``).
+def _rule(unit: str, display: float, words: str) -> Rule:
+    return Rule(unit, SCALE[unit.split("/")[0]], display, words)
 
-    ``fixed`` holds decisions (in LP units, by Results name) kept at their values for the first
-    ``until`` years: the myopic planner's past.
-    """
-    S = SCALE
-    m = linopy.Model()
-    index = data.indexes
-    regions = index["region"]
-    nonneg: dict[str, Any] = {"lower": 0.0}
 
-    def decision(name: str, coords: list[Any], dim: str = "start", **kw: Any) -> linopy.Variable:
-        lower, upper = _fixed_bounds(data, name, fixed, until, dim)
-        return m.add_variables(lower=lower, upper=upper, coords=coords, name=name, **kw)
-
-    starts = [index["start"], regions]
-    fab = decision("fab_build", starts)
-    pkg = decision("packaging_build", starts)
-    hbm = decision("hbm_build", starts)
-    dc = decision("datacentre_build", starts)
-    plant = decision("plant_build", [index["start"], regions, index["source"]])
-    grid = decision("grid_build", [index["year"], regions], dim="year")
+def define_supply(built: Built) -> None:
+    """Fabs, packaging and HBM lines started, chips bought by region and type; chips need wafers
+    (fabs run full unless idle output is penalised), interposers and HBM; an optional fixed mix."""
+    data, S, index = built.data, SCALE, built.data.indexes
+    starts = [index["start"], index["region"]]
+    fab = built.decision("fab_build", starts)
+    pkg = built.decision("packaging_build", starts)
+    hbm = built.decision("hbm_build", starts)
     # Types a region may not buy are bounded at 0 rather than masked, so every slot stays a term.
-    lower, upper = _fixed_bounds(data, "accelerators_shipped", fixed, until, "year")
-    ship = m.add_variables(
-        lower=lower,
-        upper=(xr.zeros_like(data["allowed"], dtype=float) + upper).where(data["allowed"], 0.0),
-        coords=[index["year"], regions, index["accelerator"]],
-        name="accelerators_shipped",
+    ship = built.decision(
+        "accelerators_shipped",
+        [index["year"], index["region"], index["accelerator"]],
+        dim="year",
+        allowed=data["allowed"],
     )
-    gen = m.add_variables(**nonneg, coords=[index["year"], regions, index["source"]], name="generation")
+    idle = built.model.add_variables(lower=0.0, coords=[index["year"]], name="wafers_idle")
 
     # Capacity online each year: the builds started earlier, after their lead time (fabs ramp up).
-    def online(var: linopy.Variable, ramp: str) -> linopy.LinearExpression:
-        return (data[ramp] * var).sum("start")
-
-    fab_output = online(fab, "fab_ramp").sum("region")  # k wafers a year
-    packaging = online(pkg, "packaging_ramp").sum("region")
-    hbm_supply = online(hbm, "hbm_ramp").sum("region")
-    dc_capacity = online(dc, "dc_ramp")  # GW
-    plant_capacity = online(plant, "plant_ramp")
-    grid_connection = grid.cumsum("year")
-
+    fab_output = (data["fab_ramp"] * fab).sum(["start", "region"])  # k wafers a year
+    packaging = (data["packaging_ramp"] * pkg).sum(["start", "region"])
+    hbm_supply = (data["hbm_ramp"] * hbm).sum(["start", "region"])
     produced = ship.sum("region")  # M chips
-    # The fleet: a chip bought in year s serves in years s … s + life − 1, so every fleet quantity is
-    # one coefficient array over (year, start) times the purchases, summed over the start year.
-    service, average = _service(data)
-    bought = ship.rename(year="start")
-    chip_w = data["chip_power"] * (S["chip"] / S["W"])
-    it_load = ((service * chip_w) * bought).sum(["start", "accelerator"])  # GW
-    h100e = ((service * data["chip_h100e"] * (S["chip"] / S["H100e"])) * bought).sum(["start", "accelerator"])
-    hours = HOURS_PER_YEAR * S["W"] / S["Wh"]
-    energy_per_chip = average * chip_w * (data["utilisation"] * data["pue"] * hours)  # TWh
-    energy = (energy_per_chip * bought).sum(["start", "accelerator"])
-
-    idle = m.add_variables(**nonneg, coords=[index["year"]], name="wafers_idle")
-    idle_penalty = float(data.attrs["idle_penalty"])
-    chip_wafers = (produced * (data["chip_wafers"] * S["chip"] / S["wafer"])).sum("accelerator")
-    m.add_constraints(
-        chip_wafers + idle - fab_output == 0,
-        name="supply-wafers-equal",
+    built.expressions["produced"] = produced
+    wafer = _rule("wafer/year", 1e3, "1,000 wafers a year of fab output")
+    built.constrain(
+        (produced * (data["chip_wafers"] * S["chip"] / S["wafer"])).sum("accelerator") + idle - fab_output
+        == 0,
+        "supply-wafers-equal",
+        wafer,
     )
-    m.add_constraints(
+    built.constrain(
         (produced * (data["chip_interposers"] * S["chip"] / S["wafer"])).sum("accelerator") - packaging <= 0,
-        name="supply-packaging-upper",
+        "supply-packaging-upper",
+        _rule("wafer/year", 1e3, "1,000 interposer wafers a year of packaging"),
     )
-    m.add_constraints(
+    built.constrain(
         (produced * (data["chip_hbm"] * S["chip"] / S["GB"])).sum("accelerator") - hbm_supply <= 0,
-        name="supply-hbm-upper",
+        "supply-hbm-upper",
+        _rule("GB/year", 1e6, "million GB a year of HBM"),
     )
     mix = data["mix"]
     if bool(mix.notnull().all()):
-        m.add_constraints(produced - mix * produced.sum("accelerator") == 0, name="supply-mix-equal")
-    m.add_constraints(it_load - dc_capacity <= 0, name="datacentres-capacity-upper")
+        built.constrain(
+            produced - mix * produced.sum("accelerator") == 0,
+            "supply-mix-equal",
+            _rule("chip/year", 1e6, "million chips a year of this type beyond the fixed mix"),
+        )
+    built.limit(
+        "supply-fab_build-upper",
+        fab,
+        data["fab_limit"] / S["wafer"],
+        _rule("wafer/year", 1e3, "1,000 wafers a year of fab starts"),
+    )
+    built.limit(
+        "supply-packaging_build-upper",
+        pkg,
+        data["packaging_limit"] / S["wafer"],
+        _rule("wafer/year", 1e3, "1,000 wafers a year of packaging starts"),
+    )
+    built.limit(
+        "supply-hbm_build-upper",
+        hbm,
+        data["hbm_limit"] / S["GB"],
+        _rule("GB/year", 1e6, "million GB a year of HBM starts"),
+    )
+
+
+def define_datacentres(built: Built) -> None:
+    """Data centres started, and the fleet: a chip bought in year ``s`` serves in years
+    ``s … s + life − 1``, drawing its IT power from data-centre capacity; a region's share of compute
+    may be capped by policy."""
+    data, S, index = built.data, SCALE, built.data.indexes
+    dc = built.decision("datacentre_build", [index["start"], index["region"]])
+    dc_capacity = (data["dc_ramp"] * dc).sum("start")  # GW
+    # Every fleet quantity is one coefficient array over (year, start) times the purchases, summed over
+    # the start year.
+    in_service, average = service(data)
+    bought = built.model.variables["accelerators_shipped"].rename(year="start")
+    chip_w = data["chip_power"] * (S["chip"] / S["W"])
+    it_load = ((in_service * chip_w) * bought).sum(["start", "accelerator"])  # GW
+    h100e = ((in_service * data["chip_h100e"] * (S["chip"] / S["H100e"])) * bought).sum(
+        ["start", "accelerator"]
+    )
+    energy = ((average * chip_energy(data) * (S["chip"] / S["Wh"])) * bought).sum(["start", "accelerator"])
+    built.expressions.update(
+        {"dc_capacity": dc_capacity, "it_load": it_load, "h100e": h100e, "energy": energy}
+    )
+    built.constrain(
+        it_load - dc_capacity <= 0,
+        "datacentres-capacity-upper",
+        _rule("W", 1e9, "GW of data-centre IT capacity"),
+    )
+    built.limit(
+        "datacentres-build-upper",
+        dc,
+        data["dc_limit"] / S["W"],
+        _rule("W", 1e9, "GW a year of data-centre construction starts"),
+    )
+    share = float(data.attrs["max_region_share"])
+    if share < 1.0:
+        built.constrain(
+            h100e - share * h100e.sum("region") <= 0,
+            "policy-share-upper",
+            _rule("H100e", 1e6, "million H100e of regional share"),
+        )
+
+
+def define_power(built: Built) -> None:
+    """Power plants by source and grid connections: firm power for the data centres' load, the grid
+    connected only for capacity already built, and own generation up to what plants can give and the
+    load can use (no export)."""
+    data, S, index = built.data, SCALE, built.data.indexes
+    regions = index["region"]
+    plant = built.decision("plant_build", [index["start"], regions, index["source"]])
+    grid = built.decision("grid_build", [index["year"], regions], dim="year")
+    gen = built.model.add_variables(
+        lower=0.0, coords=[index["year"], regions, index["source"]], name="generation"
+    )
+    e = built.expressions
+    plant_capacity = (data["plant_ramp"] * plant).sum("start")
+    grid_connection = grid.cumsum("year")
     own_firm = (plant_capacity * data["firm_credit"]).sum("source")
-    m.add_constraints(it_load * data["pue"] - own_firm - grid_connection <= 0, name="power-firm-upper")
+    built.constrain(
+        e["it_load"] * data["pue"] - own_firm - grid_connection <= 0,
+        "power-firm-upper",
+        _rule("W", 1e9, "GW of firm power"),
+    )
     # The simulator's grid: connections are granted for data-centre capacity already built, never ahead.
-    m.add_constraints(
-        grid_connection + own_firm - dc_capacity * data["pue"] <= 0, name="power-connection-upper"
+    built.constrain(
+        grid_connection + own_firm - e["dc_capacity"] * data["pue"] <= 0,
+        "power-connection-upper",
+        _rule("W", 1e9, "GW of grid connection ahead of built capacity"),
     )
-    available = plant_capacity * (data["capacity_factor"] * hours)
-    m.add_constraints(gen - available <= 0, name="power-generation-upper")
-    m.add_constraints(energy - gen.sum("source") >= 0, name="power-energy-lower")
-
-    bounded: list[tuple[str, Any, xr.DataArray]] = [
-        ("power-grid-upper", grid, data["max_grid"] / S["W"]),
-        ("supply-fab_build-upper", fab, data["fab_limit"] / S["wafer"]),
-        ("supply-packaging_build-upper", pkg, data["packaging_limit"] / S["wafer"]),
-        ("supply-hbm_build-upper", hbm, data["hbm_limit"] / S["GB"]),
-        ("datacentres-build-upper", dc, data["dc_limit"] / S["W"]),
-        ("power-build-upper", plant.sum("source"), data["plant_limit"] / S["W"]),
-    ]
-    for name, lhs, limit in bounded:
-        finite = np.isfinite(limit)
-        if bool(finite.any()):
-            m.add_constraints(lhs <= limit.where(finite, 0.0), name=name, mask=finite)
-
-    # Money: each decision's discounted cost per unit (B USD), so the objective is one sum.
-    coefficient = _cost_coefficients(data)
-    decisions = (
-        ("fab_build", fab),
-        ("packaging_build", pkg),
-        ("hbm_build", hbm),
-        ("datacentre_build", dc),
-        ("plant_build", plant),
-        ("grid_build", grid),
-        ("accelerators_shipped", ship),
-        ("generation", gen),
+    built.constrain(
+        gen - plant_capacity * (plant_energy(data) * S["W"] / S["Wh"]) <= 0,
+        "power-generation-upper",
+        _rule("Wh", 1e12, "TWh a year of own generation"),
     )
+    built.constrain(
+        e["energy"] - gen.sum("source") >= 0,
+        "power-energy-lower",
+        _rule("Wh", 1e12, "TWh a year of own generation beyond the data centres' load"),
+    )
+    built.limit(
+        "power-grid-upper", grid, data["max_grid"] / S["W"], _rule("W", 1e9, "GW a year of grid connections")
+    )
+    built.limit(
+        "power-build-upper",
+        plant.sum("source"),
+        data["plant_limit"] / S["W"],
+        _rule("W", 1e9, "GW a year of power-plant starts"),
+    )
+
+
+def define_finance(built: Built) -> None:
+    """The discounted cost of every decision (one linear expression), the capital budget by year and,
+    when compute is maximised, the budget over the horizon."""
+    data, S = built.data, SCALE
+    variables = built.model.variables
+    coefficient = cost_coefficients(data)
     # One merge of scalar sums: adding them one by one re-aligns the growing sum each time.
     cost = linopy.merge(
-        [(var * coefficient[name]).sum() for name, var in decisions], cls=linopy.LinearExpression
+        [(variables[name] * value).sum() for name, value in coefficient.items()],
+        cls=linopy.LinearExpression,
     )
+    built.expressions["cost"] = cost
     budget = data["capital_budget"]
     finite = np.isfinite(budget)
     if bool(finite.any()):
-        spent = (
-            sum(
-                (
-                    (var * (data[f"{prefix}_spend"] * data[f"{prefix}_capex"] * (unit / S["USD"]))).sum(
-                        ["start", "region"]
-                    )
-                    for var, prefix, unit in (
-                        (fab, "fab", S["wafer"]),
-                        (pkg, "packaging", S["wafer"]),
-                        (hbm, "hbm", S["GB"]),
-                        (dc, "dc", S["W"]),
-                    )
-                ),
-                start=(plant * (data["plant_spend"] * data["plant_capex"] * (S["W"] / S["USD"]))).sum(
-                    ["start", "region", "source"]
-                ),
+        spend = {
+            name: data[f"{prefix}_spend"] * data[f"{prefix}_capex"] * (S[unit] / S["USD"])
+            for name, prefix, unit in (
+                ("fab_build", "fab", "wafer"),
+                ("packaging_build", "packaging", "wafer"),
+                ("hbm_build", "hbm", "GB"),
+                ("datacentre_build", "dc", "W"),
+                ("plant_build", "plant", "W"),
             )
-            + (grid * (data["grid_capex"] * S["W"] / S["USD"])).sum("region")
-            + (ship * (data["chip_price"] * (1 + data["network_share"]) * S["chip"] / S["USD"])).sum(
-                ["region", "accelerator"]
-            )
+        }
+        spent = linopy.merge(
+            [
+                *(
+                    (variables[name] * value).sum([d for d in value.dims if d != "year"])
+                    for name, value in spend.items()
+                ),
+                (variables["grid_build"] * (data["grid_capex"] * S["W"] / S["USD"])).sum("region"),
+                (variables["accelerators_shipped"] * (chip_capex(data) * S["chip"] / S["USD"])).sum(
+                    ["region", "accelerator"]
+                ),
+            ],
+            cls=linopy.LinearExpression,
         )
-        m.add_constraints(
+        built.constrain(
             spent <= (budget / S["USD"]).where(finite, 0.0),
-            name="finance-capital-upper",
+            "finance-capital-upper",
+            _rule("USD", 1e9, "billion USD of capital budget"),
             mask=finite,
         )
-    share = float(data.attrs["max_region_share"])
-    total_h100e = h100e.sum("region")
-    if share < 1.0:
-        m.add_constraints(h100e - share * total_h100e <= 0, name="policy-share-upper")
+    if data.attrs["objective"] == "max_compute":
+        built.constrain(
+            cost <= float(data.attrs["budget"]) / S["USD"],
+            "finance-budget-upper",
+            _rule("USD", 1e9, "billion USD of budget"),
+        )
 
+
+def define_objective(built: Built) -> None:
+    """The compute target (with a penalised shortfall, so the LP is always feasible), the penalty on
+    idle fab output, and the objective: least discounted cost, or most compute in the last year."""
+    data, S, m = built.data, SCALE, built.model
     target = data["target"]
     has_target = target.notnull()
-    penalty = float(data.attrs["shortfall_penalty"]) * S["H100e"] / S["USD"]
+    total_h100e = built.expressions["h100e"].sum("region")
+    idle = m.variables["wafers_idle"]
+    idle_penalty = float(data.attrs["idle_penalty"])
     objective: Any
     if bool(has_target.any()):
         shortfall = m.add_variables(
             lower=0.0,
             upper=(xr.zeros_like(target) + np.inf).where(has_target, 0.0),
-            coords=[index["year"]],
+            coords=[data.indexes["year"]],
             name="shortfall",
         )
-        m.add_constraints(
+        built.constrain(
             total_h100e + shortfall >= (target / S["H100e"]).fillna(0.0),
-            name="compute-target-lower",
+            "compute-target-lower",
+            _rule("H100e", 1e6, "million H100e less of target"),
             mask=has_target,
         )
     if data.attrs["objective"] == "max_compute":
-        m.add_constraints(cost <= float(data.attrs["budget"]) / S["USD"], name="finance-budget-upper")
         objective = total_h100e.isel(year=-1)
         if bool(has_target.any()):
             objective = objective - 1e3 * shortfall.sum()
@@ -275,104 +345,39 @@ def build(data: xr.Dataset, fixed: Mapping[str, xr.DataArray] | None = None, unt
             objective = objective - idle_penalty * idle.sum()
         m.add_objective(objective, sense="max")
     else:
-        objective = cost
+        penalty = float(data.attrs["shortfall_penalty"]) * S["H100e"] / S["USD"]
+        objective = built.expressions["cost"]
         if bool(has_target.any()):
             objective = objective + penalty * shortfall.sum()
         if idle_penalty > 0:
             objective = objective + idle_penalty * idle.sum()
         m.add_objective(objective)
-    return Built(m, {"cost": cost})
 
 
-def _service(data: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
-    """In service at the end of each year ``(year, start)`` for a chip bought in ``start``, and the
-    year's average of start and end (what energy and compute-hours use, as in the simulator)."""
-    years = data.year.values
-    age = np.arange(len(years))[:, None] - np.arange(len(years))[None, :]
-    life = int(data.attrs["lifetime"])
-    coords = {"year": years, "start": data.start.values}
-    service = xr.DataArray(((age >= 0) & (age < life)).astype(float), dims=("year", "start"), coords=coords)
-    before = service.shift(year=1, fill_value=0.0)
-    return service, (service + before) / 2
+#: The stages in the order they are defined: each may use the variables and expressions of those before.
+STAGES = (define_supply, define_datacentres, define_power, define_finance, define_objective)
 
 
-def _cost_coefficients(data: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Discounted cost of one LP unit of each decision (B USD): its capex as spent over construction,
-    the opex of what it brings online (data-centre and plant O&M, the energy its chips draw), each
-    year's flow discounted to the first year."""
-    S, disc = SCALE, data["discount"]
-    out: dict[str, xr.DataArray] = {}
-    for name, prefix, unit in (
-        ("fab_build", "fab", S["wafer"]),
-        ("packaging_build", "packaging", S["wafer"]),
-        ("hbm_build", "hbm", S["GB"]),
-        ("datacentre_build", "dc", S["W"]),
-    ):
-        out[name] = (data[f"{prefix}_spend"] * disc).sum("year") * data[f"{prefix}_capex"] * (unit / S["USD"])
-    out["datacentre_build"] = out["datacentre_build"] + (data["dc_ramp"] * data["dc_opex"] * disc).sum(
-        "year"
-    ) * (S["W"] / S["USD"])
-    out["plant_build"] = (
-        (data["plant_spend"] * disc).sum("year") * data["plant_capex"]
-        + (data["plant_ramp"] * data["fixed_om"] * disc).sum("year")
-    ) * (S["W"] / S["USD"])
-    out["grid_build"] = data["grid_capex"] * disc * (S["W"] / S["USD"])
-    # Energy is bought from the grid unless own plants generate it: each chip pays for its energy at
-    # the grid price, and each unit generated replaces grid energy at its own cost.
-    _, average = _service(data)
-    energy = (average * data["chip_power"] * data["utilisation"] * data["pue"] * HOURS_PER_YEAR).rename(
-        year="flow"
-    )
-    price = (data["electricity_price"] * disc).rename(year="flow")
-    bought = data["chip_price"] * (1 + data["network_share"]) * disc
-    out["accelerators_shipped"] = (bought + (energy * price).sum("flow").rename(start="year")) * (
-        S["chip"] / S["USD"]
-    )
-    out["generation"] = (data["generation_cost"] - data["electricity_price"]) * disc * (S["Wh"] / S["USD"])
-    return out
+def build(data: xr.Dataset, fixed: Mapping[str, xr.DataArray] | None = None, until: int = 0) -> Built:
+    """The LP over ``data``'s years (scaled units; see ``SCALE``), stage by stage (``STAGES``).
+
+    ``fixed`` holds decisions (in LP units, by Results name) kept at their values for the first
+    ``until`` years: the myopic planner's past.
+
+    Raises
+    ------
+    PlanError
+        If a stage added a constraint without registering its rule (its dual could not be read).
+    """
+    built = Built(linopy.Model(), data, fixed, until)
+    for stage in STAGES:
+        stage(built)
+    missing = unruled(built)
+    if missing:
+        raise PlanError(f"internal: constraints without a rule: {', '.join(missing)}")
+    return built
 
 
-# -------------------------------------------------------------------------------------------- solve
-
-
-class _Quiet:
-    """Silence HiGHS, which writes its banner to the process's stdout (not Python's), so that
-    ``flopgrid plan --json`` prints only JSON."""
-
-    def __enter__(self) -> None:
-        import os
-        import sys
-
-        sys.stdout.flush()
-        self._saved = os.dup(1)
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(self._null, 1)
-
-    def __exit__(self, *exc: object) -> None:
-        import os
-
-        os.dup2(self._saved, 1)
-        os.close(self._saved)
-        os.close(self._null)
-
-
-def solve(built: Built, threads: int = 1) -> None:
-    """Solve with HiGHS; raise :class:`PlanError` on anything but an optimum."""
-    with _Quiet():
-        status, condition = built.model.solve(
-            solver_name="highs", io_api="direct", output_flag=False, threads=threads
-        )
-    if status != "ok":
-        raise PlanError(f"HiGHS did not find an optimum ({status}: {condition}); please report this scenario")
-
-
-def _value(x: linopy.Variable | linopy.LinearExpression) -> xr.DataArray:
-    """The solution, with solver round-off (|x| < 1e-9 in LP units) cleared."""
-    out: xr.DataArray = x.solution.fillna(0.0)
-    return out.where(np.abs(out) > 1e-9, 0.0)
-
-
-def _decisions(built: Built) -> dict[str, xr.DataArray]:
-    """Decision values in LP units, by variable name (for fixing the myopic planner's past)."""
-    names = [*BUILDS, "accelerators_shipped"]
-    return {name: _value(built.model.variables[name]) for name in names}
+def unruled(built: Built) -> list[str]:
+    """Constraints of the model that have no registered rule (none, for a model made by :func:`build`)."""
+    return [str(name) for name in built.model.constraints if name not in built.rules]

@@ -13,7 +13,6 @@ import pandas as pd
 import xarray as xr
 
 from flopgrid.errors import FlopgridError
-from flopgrid.plan.model import RULES
 from flopgrid.scenario import Scenario, load_scenario
 
 # ------------------------------------------------------------------------------ plan → scenario
@@ -45,7 +44,8 @@ def to_scenario(results: xr.Dataset, scenario: Scenario | str | Path | Mapping[s
     lines, data centres and power plants as builds, and where the chips went as ``chips.mix`` and
     ``chips.allocation`` by year.
 
-    Grid connections are not written: the simulator grants them itself, as the planner assumes.
+    Grid connections are not written: the simulator grants them itself, as the planner assumes. Nor is
+    the discount rate: without one in the scenario, both engines compute it from the same capex.
     ``simulate(to_scenario(results, scenario))`` reproduces the plan (docs/plan.md, "Round trip").
     """
     if not isinstance(scenario, Scenario):
@@ -90,8 +90,6 @@ def to_scenario(results: xr.Dataset, scenario: Scenario | str | Path | Mapping[s
         chips["allocation"] = allocation
     data["chips"] = chips
     data["existing_industry"] = False
-    finance = data.setdefault("finance", {})
-    finance["discount_rate"] = f"{float(results.attrs['discount_rate'])!r} 1/year"
     return load_scenario(data)
 
 
@@ -102,47 +100,71 @@ def _place(location: str) -> str:
     return "worldwide" if location == "global" else f"in {location}"
 
 
+def shadow_price_names(results: xr.Dataset) -> list[str]:
+    """Names of the Results variables that hold a constraint's duals (those with a ``constraint``
+    attribute), in the order the constraints were added."""
+    return [str(name) for name, var in results.data_vars.items() if "constraint" in var.attrs]
+
+
+#: Dimensions other than ``year`` and ``region`` a dual may have, shown as the row's ``item``.
+ITEM_DIMS = ("accelerator", "source")
+
+
 def rank(results: xr.Dataset, tolerance: float = 1e-6) -> pd.DataFrame:
     """Binding constraints of a plan, most valuable first.
 
     A constraint binds where its shadow price is non-zero. Each row gives its value per unit
-    (``shadow_price``), the scarcity rent over the year (value × the level of what it limits is not
-    known for every family, so rows are ranked by the value of relaxing it by its unit in words) and a
-    sentence: "one more GW of firm power in JP in 2028 is worth $1.2 B".
+    (``shadow_price``) with the constraint's ``year``, ``location`` (a region, or ``global``) and
+    ``item`` (the accelerator or power source, where the constraint has one; else empty), and a
+    sentence: "one more GW of firm power in JP in 2028 is worth $1.2 B". Rows are ranked by the value
+    of relaxing the constraint by its unit in words. A constraint over the whole horizon (no year)
+    is reported in the last year.
     """
-    sp = results["shadow_price"].isel(sample=0)
     money = results.attrs.get("objective", "min_cost") != "max_compute"
-    frame = sp.to_series().dropna()
+    last = int(results.year.values[-1])
     rows = []
-    for key, value in frame.items():
-        constraint, year, location = cast(tuple[str, int, str], key)
-        rule = RULES[str(constraint)]
-        worth = float(value) * rule.display
-        if abs(worth) <= tolerance * (1e9 if money else 1.0):
-            continue
-        amount = f"${worth / 1e9:,.3g} B" if money else f"{worth:,.3g} H100e"
-        verb = "is worth" if worth > 0 else "costs"
-        if constraint == "compute-target-lower":
-            text = f"each {rule.words.split(' less')[0]} of target in {year} costs {amount}"
-        else:
-            text = f"one more {rule.words} {_place(str(location))} in {year} {verb} {amount.lstrip('-$')}"
-            text = text.replace(f"{verb} ", f"{verb} $", 1) if money else text
-        rows.append(
-            {
-                "constraint": str(constraint),
-                "year": int(year),
-                "location": str(location),
-                "shadow_price": float(value),
-                "unit": str(sp.constraint_unit.sel(constraint=constraint).item()),
-                "value_per_display_unit": worth,
-                "display_unit": rule.words,
-                "text": text,
-            }
-        )
+    for name in shadow_price_names(results):
+        var = results[name].isel(sample=0)
+        constraint, words = str(var.attrs["constraint"]), str(var.attrs["words"])
+        display = float(var.attrs["display"])
+        # A constraint without dimensions (the budget over the horizon) is one value, at key ().
+        entries = list(var.to_series().dropna().items()) if var.dims else [((), float(var))]
+        for key, value in entries:
+            if not np.isfinite(value):
+                continue
+            labels = dict(zip(var.dims, key if isinstance(key, tuple) else (key,), strict=True))
+            year = int(labels.get("year", last))
+            location = str(labels.get("region", "global"))
+            item = " ".join(str(labels[d]) for d in ITEM_DIMS if d in labels)
+            worth = float(value) * display
+            if abs(worth) <= tolerance * (1e9 if money else 1.0):
+                continue
+            amount = f"${worth / 1e9:,.3g} B" if money else f"{worth:,.3g} H100e"
+            verb = "is worth" if worth > 0 else "costs"
+            what = f"{words} of {item}" if item else words
+            if constraint == "compute-target-lower":
+                text = f"each {words.split(' less')[0]} of target in {year} costs {amount}"
+            else:
+                text = f"one more {what} {_place(location)} in {year} {verb} {amount.lstrip('-$')}"
+                text = text.replace(f"{verb} ", f"{verb} $", 1) if money else text
+            rows.append(
+                {
+                    "constraint": constraint,
+                    "year": year,
+                    "location": location,
+                    "item": item,
+                    "shadow_price": float(value),
+                    "unit": str(var.attrs["units"]),
+                    "value_per_display_unit": worth,
+                    "display_unit": words,
+                    "text": text,
+                }
+            )
     columns = [
         "constraint",
         "year",
         "location",
+        "item",
         "shadow_price",
         "unit",
         "value_per_display_unit",
@@ -189,14 +211,14 @@ def shortfall_report(results: xr.Dataset, top: int = 3) -> list[str]:
     )
     needs = {"power-": (firm_per, "firm power"), "datacentres-": (it_per, "data-centre IT capacity")}
     for (constraint, location), group in list(causes.groupby(["constraint", "location"], sort=False))[:top]:
-        rule = RULES[str(constraint)]
+        words = str(group.display_unit.iloc[0])
         need = ""
         for prefix, (per, what) in needs.items():
             if str(constraint).startswith(prefix) and np.isfinite(per):
                 need = f"; the missing compute needs ≈{missed.max() * per / 1e9:,.3g} GW more {what}"
         lines.append(
             f"binding: {constraint} {_place(str(location))} in {_runs(sorted(set(group.year.tolist())))} "
-            f"(one more {rule.words} is worth up to "
+            f"(one more {words} is worth up to "
             f"${group.value_per_display_unit.max() / 1e9:,.3g} B){need}"
         )
     return lines

@@ -1,27 +1,41 @@
-"""A solved plan as Results: the simulator's variables, the build plan and ``shadow_price``."""
+"""A solved plan as Results: the simulator's variables, the build plan and one ``shadow_price_*``
+variable per constraint, over that constraint's own dimensions."""
 
 from __future__ import annotations
 
-import linopy
 import numpy as np
 import xarray as xr
 
+from flopgrid.model import cashflow, finance, power
 from flopgrid.model.finance import ASSETS
-from flopgrid.model.power import HOURS_PER_YEAR
-from flopgrid.plan.model import BUILDS, RULES, SCALE, Built, _service, _value
-from flopgrid.simulate import VARIABLES
+from flopgrid.plan.coefficients import SCALE, on_arrays, service
+from flopgrid.plan.model import BUILDS, Built
+from flopgrid.plan.solve import value
+from flopgrid.schema import DUAL_PREFIX, VARIABLES
 from flopgrid.version import __version__
 
 # ------------------------------------------------------------------------------------------ results
 
 
-def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
-    """The solution as Results, in base units, computed from the decisions with the simulator's
-    arithmetic (so the LP's own bookkeeping is checked by the round trip, not copied into it)."""
+def results(data: xr.Dataset, built: Built) -> xr.Dataset:
+    """The solution as Results, in base units, computed from the decisions with the model's
+    arithmetic (so the LP's own bookkeeping is checked by the round trip, not copied into it).
+
+    Parameters
+    ----------
+    data
+        The inputs the model was built from.
+    built
+        The solved model.
+
+    Returns
+    -------
+    xarray.Dataset
+        Results with one sample (see :func:`flopgrid.plan.plan`).
+    """
     S, m = SCALE, built.model
     years = data.year.values
-    hours = HOURS_PER_YEAR
-    v = {name: _value(m.variables[name]) for name in (*BUILDS, "accelerators_shipped", "generation")}
+    v = {name: value(m.variables[name]) for name in (*BUILDS, "accelerators_shipped", "generation")}
     fab = v["fab_build"] * S["wafer"]
     pkg = v["packaging_build"] * S["wafer"]
     hbm = v["hbm_build"] * S["GB"]
@@ -32,9 +46,9 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
     own = v["generation"] * S["Wh"]
     out: dict[str, xr.DataArray] = {}
 
-    service, average = _service(data)
+    in_service, average = service(data)
     bought = ship.rename(year="start")
-    installed = (service * bought).sum("start")
+    installed = (in_service * bought).sum("start")
     life = int(data.attrs["lifetime"])
     out["accelerators_produced"] = ship.sum("region")
     out["accelerators_shipped"] = ship
@@ -61,16 +75,16 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
     out["grid_connection"] = grid
     out["firm_power"] = firm
     out["it_power"] = (installed * data["chip_power"]).sum("accelerator")
-    it_energy = (
-        ((average * bought).sum("start") * data["chip_power"]).sum("accelerator")
-        * data["utilisation"]
-        * hours
+    it_energy = on_arrays(
+        power.it_energy,
+        ((average * bought).sum("start") * data["chip_power"]).sum("accelerator"),
+        data["utilisation"],
     )
-    energy = it_energy * data["pue"]
+    energy = on_arrays(power.facility_energy, it_energy, data["pue"])
     from_grid = (energy - own.sum("source")).clip(min=0.0)
     out["it_energy"] = it_energy
     out["energy"] = energy
-    out["facility_power"] = energy / hours
+    out["facility_power"] = energy / power.HOURS_PER_YEAR
     out["emissions"] = (own * data["carbon"]).sum("source") + from_grid * data["grid_carbon"]
     out["water"] = (
         it_energy * data["wue"]
@@ -92,7 +106,7 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
         + grid_build * data["grid_capex"],
         "accelerator": (ship * data["chip_price"]).sum("accelerator"),
     }
-    spend["network"] = spend["accelerator"] * data["network_share"]
+    spend["network"] = on_arrays(finance.network_capex, spend["accelerator"], data["network_share"])
     # A plain numpy string coordinate (not pandas' string dtype), which netCDF files can hold.
     capex = xr.concat([spend[asset].broadcast_like(grid) for asset in ASSETS], dim="asset").assign_coords(
         asset=np.array(ASSETS)
@@ -107,45 +121,50 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
     opex.loc[{"asset": "datacentre"}] = dc_capacity * data["dc_opex"]
     out["opex"] = opex
     discounted = float(((capex + opex).sum(["region", "asset"]) * data["discount"]).sum())
+    rate = float(data.attrs["discount_rate"])
+    if not data.attrs["discount_rate_given"]:
+        # The rate of this plan, from its capex (equal to the rate it was solved with once plan()
+        # has converged).
+        rate = float(
+            cashflow.default_discount_rate(
+                data["cost_of_capital"].values, capex.sum(["year", "asset"]).transpose("region").values
+            )
+        )
+    out["discount_rate"] = xr.DataArray(rate)
 
     ds = xr.Dataset()
-    for name, value in out.items():
+    for name, array in out.items():
         declared = VARIABLES[name]
-        ds[name] = value.transpose(*declared.dims).expand_dims(sample=[0]).assign_attrs(declared.attrs)
+        ds[name] = array.transpose(*declared.dims).expand_dims(sample=[0]).assign_attrs(declared.attrs)
     scales = {"wafer/year": S["wafer"], "GB/year": S["GB"], "W": S["W"]}
-    for name, (dims, unit, long_name) in BUILDS.items():
-        value = v[name] * scales[unit]
-        if "start" in value.dims:
-            value = value.rename(start="year")
-        if "source" in value.dims:
-            value = value.reindex(source=sources, fill_value=0.0)
-        ds[name] = (
-            value.transpose("year", *dims)
-            .expand_dims(sample=[0])
-            .assign_attrs(units=unit, long_name=long_name)
-        )
+    for name in BUILDS:
+        declared = VARIABLES[name]
+        array = v[name] * scales[declared.unit]
+        if "start" in array.dims:
+            array = array.rename(start="year")
+        if "source" in array.dims:
+            array = array.reindex(source=sources, fill_value=0.0)
+        ds[name] = array.transpose(*declared.dims).expand_dims(sample=[0]).assign_attrs(declared.attrs)
     target = data["target"]
     short = (
-        _value(m.variables["shortfall"]) * S["H100e"] if "shortfall" in m.variables else xr.zeros_like(target)
+        value(m.variables["shortfall"]) * S["H100e"] if "shortfall" in m.variables else xr.zeros_like(target)
     )
-    ds["target"] = target.expand_dims(sample=[0]).assign_attrs(units="H100e", long_name="compute target")
+    ds["target"] = target.expand_dims(sample=[0]).assign_attrs(VARIABLES["target"].attrs)
     ds["shortfall"] = (
-        short.where(target.notnull(), 0.0)
-        .expand_dims(sample=[0])
-        .assign_attrs(units="H100e", long_name="compute target missed (slack)")
+        short.where(target.notnull(), 0.0).expand_dims(sample=[0]).assign_attrs(VARIABLES["shortfall"].attrs)
     )
     if "wafers_idle" in m.variables:
         ds["wafers_idle"] = (
-            (_value(m.variables["wafers_idle"]) * S["wafer"])
+            (value(m.variables["wafers_idle"]) * S["wafer"])
             .expand_dims(sample=[0])
-            .assign_attrs(units="wafer", long_name="fab output with no energised room for its chips")
+            .assign_attrs(VARIABLES["wafers_idle"].attrs)
         )
-    ds["shadow_price"] = _shadow_prices(data, m)
+    ds.update(shadow_prices(data, built))
     ds = ds.assign_coords(
         year=years, region=data.region.values, accelerator=data.accelerator.values, sample=[0]
     )
     objective = float(m.objective.value or 0.0)
-    ds.attrs.update({k: val for k, val in data.attrs.items() if k != "all_sources"})
+    ds.attrs.update({k: val for k, val in data.attrs.items() if k not in ("all_sources", "discount_rate")})
     ds.attrs.update(
         {
             "engine": "plan",
@@ -155,6 +174,7 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
             "currency": "USD (real 2024)",
             "existing_industry": 0,
             "discounted_cost": discounted,
+            "discount_rate": rate,
             "objective_value": objective
             * (S["USD"] if data.attrs["objective"] == "min_cost" else S["H100e"]),
             "lp_variables": int(m.nvars),
@@ -164,20 +184,35 @@ def _results(data: xr.Dataset, built: Built) -> xr.Dataset:
     return ds
 
 
-def _shadow_prices(data: xr.Dataset, m: linopy.Model) -> xr.DataArray:
-    """Duals of every named family over (constraint, year, location), in base units, as the value of
-    relaxing the constraint by one unit (USD for min_cost, H100e for max_compute)."""
+def shadow_prices(data: xr.Dataset, built: Built) -> dict[str, xr.DataArray]:
+    """The dual of every constraint, over the constraint's own dimensions (``start`` read as
+    ``year``), in base units: the value of relaxing it by one unit (USD for min_cost, H100e for
+    max_compute).
+
+    Parameters
+    ----------
+    data
+        The inputs the model was built from.
+    built
+        The solved model; every constraint has a rule (:func:`flopgrid.plan.model.build` checks).
+
+    Returns
+    -------
+    dict of str to xarray.DataArray
+        By Results name (``DUAL_PREFIX`` + the constraint's name with ``_`` for ``-``), each with
+        ``sample`` first and attributes ``constraint``, ``units``, ``long_name``, ``words`` (a unit in
+        words) and ``display`` (base units per unit in words).
+    """
+    m = built.model
     years = data.year.values
-    locations = [*data.region.values.tolist(), "global"]
-    names = [name for name in RULES if name in m.constraints]
-    values = np.full((len(names), len(years), len(locations)), np.nan)
     maximise = data.attrs["objective"] == "max_compute"
     objective_unit = SCALE["H100e"] if maximise else SCALE["USD"]
     flat = np.zeros(1 + max(int(m.variables[v].labels.max()) for v in m.variables))
     for v in m.variables:
         labels, solution = m.variables[v].labels.values.ravel(), m.variables[v].solution.values.ravel()
         flat[labels[labels >= 0]] = np.nan_to_num(solution[labels >= 0])
-    for i, name in enumerate(names):
+    out: dict[str, xr.DataArray] = {}
+    for name, rule in built.rules.items():
         con = m.constraints[name]
         # A row whose every term is zero (nothing built, bought or used there) is degenerate: its dual
         # is one of many and not the value of relaxing it, so it reports 0.
@@ -189,27 +224,22 @@ def _shadow_prices(data: xr.Dataset, m: linopy.Model) -> xr.DataArray:
         # The objective's improvement per unit of relaxation (linopy gives d objective / d rhs).
         sign = -1.0 if name.endswith("-lower") else 1.0
         sign = sign if maximise else -sign
-        worth = dual * sign * objective_unit / RULES[name].scale
+        worth = dual * sign * objective_unit / rule.scale
         if "start" in worth.dims:
             worth = worth.rename(start="year")
-        if "year" not in worth.dims:
-            worth = worth.expand_dims(year=[years[-1]])
-        if "region" in worth.dims:
-            values[i, :, :-1] = worth.transpose("year", "region").reindex(year=years).values
-        else:
-            values[i, :, -1] = worth.reindex(year=years).values
-    units = [f"{'H100e' if maximise else 'USD'} per {RULES[n].unit}" for n in names]
-    return xr.DataArray(
-        values[None],
-        dims=("sample", "constraint", "year", "location"),
-        coords={
-            "constraint": names,
-            "location": locations,
-            "constraint_unit": ("constraint", units),
-            "year": years,
-        },
-        attrs={
-            "units": "per constraint: see the constraint_unit coordinate",
-            "long_name": "value of relaxing the constraint by one unit (dual value)",
-        },
-    )
+        if "year" in worth.dims:
+            worth = worth.reindex(year=years)
+        dims = [d for d in ("year", "region", "accelerator", "source") if d in worth.dims]
+        out[DUAL_PREFIX + name.replace("-", "_")] = (
+            worth.transpose(*dims)
+            .astype(float)
+            .expand_dims(sample=[0])
+            .assign_attrs(
+                constraint=name,
+                units=f"{'H100e' if maximise else 'USD'} per {rule.unit}",
+                long_name=f"value of relaxing {name} by one unit (dual value)",
+                words=rule.words,
+                display=rule.display,
+            )
+        )
+    return out

@@ -120,6 +120,12 @@ def variables(*, stage: str | None = None, kind: str | None = None) -> list[Vari
     ]
 
 
+#: Prefix of the planner's dual values: one Results variable per constraint, ``shadow_price_`` and the
+#: constraint's name with ``_`` for ``-``, over the constraint's own dimensions. The family is declared
+#: here, not row by row: its members are the constraints a plan registers (each with its rule, which
+#: gives the variable's ``constraint``, ``units`` and ``unit_words`` attributes).
+DUAL_PREFIX = "shadow_price_"
+
 #: Names of the variables that are levels at the end of a year.
 STOCKS: frozenset[str] = frozenset(v.name for v in VARIABLES.values() if v.kind == "stock")
 
@@ -141,4 +147,10 @@ def glossary() -> str:
     for v in VARIABLES.values():
         cells = [f"`{v.name}`", ", ".join(v.dims) or "—", v.unit, v.display_unit or "—", v.kind, v.stage]
         lines.append(f"| {' | '.join(cells)} | {v.long_name} |")
+    lines += [
+        "",
+        f"The planner adds one `{DUAL_PREFIX}<constraint>` variable per constraint of its linear program:",
+        "the dual value of the constraint over its own dimensions (year, region, and source or accelerator",
+        "where it has them), in objective units per unit of the constraint, named in its attributes.",
+    ]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
-from flopgrid.model import cashflow, dot_last, power
+from flopgrid.model import cashflow, datacentres, dot_last, power
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario
@@ -34,8 +34,7 @@ def finance_stage(
         0, 0
     ]
     start = dot_last(d.initial, flops[:, 0])  # (S|1, R)
-    before = np.broadcast_to(start[:, None], (flops_peak.shape[0], 1, flops_peak.shape[2]))
-    average_peak = (np.concatenate([before, flops_peak[:, :-1]], axis=1) + flops_peak) / 2
+    average_peak = datacentres.year_average(flops_peak, start[:, None])
     revenue_spec = f.revenue
     use = (
         np.full((1, 1, 1), revenue_spec.utilisation)
@@ -71,12 +70,9 @@ def finance_stage(
     if f.discount_rate is not None:
         rate = np.full(n_s, f.discount_rate)
     else:
-        coc = p("regions", "cost_of_capital")[:, 0, :, 0]  # (S|1, R)
-        weights = capex.sum(axis=(1, 3))  # (S, R)
-        total = weights.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weighted = (weights * coc).sum(axis=1) / total
-        rate = np.where(total > 0, weighted, coc.mean(axis=1))
+        rate = cashflow.default_discount_rate(
+            p("regions", "cost_of_capital")[:, 0, :, 0], capex.sum(axis=(1, 3))
+        )
 
     by_asset = asset_lives(params, axes, d)
     lives = np.stack(np.broadcast_arrays(*(by_asset[asset] for asset in ASSETS)), axis=-1)  # (S|1, asset)

@@ -241,14 +241,12 @@ class Energy:
 def energy_stage(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
     """Energy, own generation and the grid, emissions, water (docs/model.md §5)."""
     p, fleet = params.get, d.fleet
-    hours = power.HOURS_PER_YEAR
     it_power = p("accelerators", "it_power")
-    start = np.broadcast_to(d.initial[:, None], (fleet.installed.shape[0], 1, *fleet.installed.shape[2:]))
-    average_fleet = (np.concatenate([start, fleet.installed[:, :-1]], axis=1) + fleet.installed) / 2
-    it_energy = dot_last(average_fleet, it_power) * p("datacentres", "utilisation")[..., 0] * hours
-    energy = it_energy * p("datacentres", "pue")[..., 0]
+    average_fleet = datacentres.year_average(fleet.installed, d.initial[:, None])
+    it_energy = power.it_energy(dot_last(average_fleet, it_power), p("datacentres", "utilisation")[..., 0])
+    energy = power.facility_energy(it_energy, p("datacentres", "pue")[..., 0])
     k_grid = axes.sources.index("grid")
-    available = d.plant_capacity * p("power_sources", "capacity_factor") * hours
+    available = power.available_energy(d.plant_capacity, p("power_sources", "capacity_factor"))
     available[..., k_grid] = 0.0  # grid "builds" are connections: their energy is bought
     own, grid = power.dispatch(energy, available)
     generation = own.copy()
@@ -297,12 +295,12 @@ def money_stage(
     )
     bought = d.arrivals + fleet.retired if scenario.chips.refresh else d.arrivals
     capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price"))
-    capex[..., ASSETS.index("network")] = (
-        capex[..., ASSETS.index("accelerator")] * p("datacentres", "network_capex_share")[..., 0]
+    capex[..., ASSETS.index("network")] = finance.network_capex(
+        capex[..., ASSETS.index("accelerator")], p("datacentres", "network_capex_share")[..., 0]
     )
 
     opex = np.zeros_like(capex)
-    fuel = np.nan_to_num(p("power_sources", "fuel_cost")) + p("power_sources", "variable_om")
+    fuel = power.generation_cost(p("power_sources", "fuel_cost"), p("power_sources", "variable_om"))
     fuel[..., k_grid] = 0.0
     opex[..., ASSETS.index("power")] = (
         e.grid * p("regions", "electricity_price")[..., 0]
