@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+import flopgrid.results  # noqa: F401  (registers the ``.flopgrid`` accessor that gives the totals)
+from flopgrid.schema import VARIABLES
+
 Figure = dict[str, Any]
 
 HOURS_PER_YEAR = 8760.0
@@ -97,40 +100,25 @@ def _median(var: xr.DataArray, keep: tuple[str, ...]) -> _Series:
     return _Series(var, keep)
 
 
-def headline(ds: xr.Dataset) -> dict[str, dict[str, float | str | None]]:
-    """The few totals the dashboard prints under its charts (medians over samples), with units."""
-    last = -1
-
-    def at_end(name: str) -> float:
-        return float(_median(ds[name], ("year",)).values[last])
-
-    def flow(name: str) -> float:
-        var = ds[name]
-        summed = np.asarray(var.values, dtype=float).reshape(var.shape[0], -1).sum(axis=1)
-        return float(np.median(summed))
-
-    labels = decode_first(ds)
-    npv = np.asarray(ds["npv"].values, dtype=float)
-    finite = npv[np.isfinite(npv)]
-    return {
-        "h100e_end": {"value": at_end("h100e"), "unit": "H100e"},
-        "flops_peak_end": {"value": at_end("flops_peak"), "unit": "FLOP/s"},
-        "facility_power_end": {"value": at_end("facility_power"), "unit": "W"},
-        "energy": {"value": flow("energy"), "unit": "Wh"},
-        "capex": {"value": flow("capex"), "unit": "USD"},
-        "opex": {"value": flow("opex"), "unit": "USD"},
-        "funding_gap": {"value": flow("funding_gap"), "unit": "USD"},
-        "npv": {"value": float(np.median(finite)) if finite.size else None, "unit": "USD"},
-        "first_bottleneck": {"value": labels, "unit": ""},
-    }
+#: The totals the dashboard prints under its charts.
+HEADLINE = (
+    "h100e_end",
+    "flops_peak_end",
+    "facility_power_end",
+    "energy",
+    "capex",
+    "opex",
+    "funding_gap",
+    "npv",
+    "first_bottleneck",
+)
 
 
-def decode_first(ds: xr.Dataset) -> str:
-    """The most frequent bottleneck of the first year."""
-    var = ds["bottleneck"]
-    meanings = var.attrs["flag_meanings"].split()
-    codes = np.asarray(var.values)[:, 0].astype(int)
-    return str(meanings[int(np.bincount(codes, minlength=len(meanings)).argmax())])
+def headline(ds: xr.Dataset) -> dict[str, dict[str, float | str]]:
+    """The few totals the dashboard prints under its charts (medians over samples), with units: the
+    Results' own totals (``results.flopgrid.totals``), so the dashboard and the CLI cannot disagree."""
+    totals = ds.flopgrid.totals()
+    return {key: totals[key] for key in HEADLINE if key in totals}
 
 
 def _layout(title: str, y: str, *, y2: str | None = None, stack: bool = False) -> dict[str, Any]:
@@ -490,24 +478,25 @@ def builds_available(ds: xr.Dataset, builders: dict[str, Any]) -> dict[str, Any]
     return {name: build for name, build in builders.items() if all(v in ds.data_vars for v in NEEDS[name])}
 
 
-#: Comparison charts: (key, title, variable, scale, unit, cumulative).
+#: Comparison charts: (variable, title, cumulative); units shown are the schema's display units.
 COMPARE = (
-    ("h100e", "Installed compute", "h100e", 1e6, "million H100e", False),
-    ("facility_power", "Facility power", "facility_power", 1e9, "GW", False),
-    ("energy", "Energy", "energy", 1e12, "TWh", False),
-    ("emissions", "Emissions", "emissions", 1e9, "Mt CO2e", False),
-    ("capex", "Cumulative capex", "capex", 1e9, "billion USD (real 2024)", True),
-    ("funding_gap", "Cumulative funding gap", "funding_gap", 1e9, "billion USD (real 2024)", True),
+    ("h100e", "Installed compute", False),
+    ("facility_power", "Facility power", False),
+    ("energy", "Energy", False),
+    ("emissions", "Emissions", False),
+    ("capex", "Cumulative capex", True),
+    ("funding_gap", "Cumulative funding gap", True),
 )
 
 
 def comparison(runs: dict[str, xr.Dataset]) -> dict[str, Figure]:
     """Charts with one line per scenario, for 2–4 runs side by side."""
     out: dict[str, Figure] = {}
-    for key, title, name, scale, unit, cumulative in COMPARE:
+    for name, title, cumulative in COMPARE:
+        declared = VARIABLES[name]
         data = []
         for i, (label, ds) in enumerate(runs.items()):
-            series = _median(ds[name], ("year",)).values / scale
+            series = _median(ds[name], ("year",)).values / declared.display_scale
             if cumulative:
                 series = np.cumsum(series)
             data.append(
@@ -520,5 +509,5 @@ def comparison(runs: dict[str, xr.Dataset]) -> dict[str, Figure]:
                     "line": {"color": _colour(i)},
                 }
             )
-        out[key] = {"title": title, "data": data, "layout": _layout(title, unit)}
+        out[name] = {"title": title, "data": data, "layout": _layout(title, declared.display_unit)}
     return out

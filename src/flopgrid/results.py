@@ -59,6 +59,13 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else float("nan")
 
 
+def most_frequent_first(var: xr.DataArray) -> str:
+    """The label of a flag-coded variable most frequent over samples in its first year."""
+    meanings = var.attrs["flag_meanings"].split()
+    codes = np.asarray(var.values)[:, 0].astype(int)
+    return str(meanings[int(np.bincount(codes, minlength=len(meanings)).argmax())])
+
+
 def decode(var: xr.DataArray) -> xr.DataArray:
     """Turn a flag-coded variable (``flag_meanings``) into labels."""
     meanings = np.array(var.attrs["flag_meanings"].split())
@@ -72,13 +79,19 @@ class ResultsAccessor:
     def __init__(self, ds: xr.Dataset) -> None:
         self._ds = ds
 
-    def _total(self, name: str) -> xr.DataArray:
-        """Per sample (and asset, where the variable has one): a stock at the horizon's end, a flow
-        summed over the horizon, a horizon figure as it is; summed over every other dimension."""
+    def _total(self, name: str) -> np.ndarray:
+        """(sample, asset) where the variable has an asset dimension, else (sample, 1): a stock at the
+        horizon's end, a flow summed over the horizon, a horizon figure as it is; summed over every
+        other dimension. Plain numpy: the dashboard asks for the totals on every slider move."""
         var = self._ds[name]
-        if "year" in var.dims:
-            var = var.isel(year=-1) if VARIABLES[name].kind == "stock" else var.sum("year")
-        return var.sum([d for d in var.dims if d not in ("sample", "asset")])
+        values, dims = np.asarray(var.values, dtype=float), list(var.dims)
+        if "year" in dims:
+            axis = dims.index("year")
+            values = values.take(-1, axis=axis) if VARIABLES[name].kind == "stock" else values.sum(axis=axis)
+            dims.pop(axis)
+        values = np.moveaxis(values, dims.index("asset"), -1) if "asset" in dims else values[..., None]
+        out: np.ndarray = values.reshape(values.shape[0], -1, values.shape[-1]).sum(axis=1)
+        return out
 
     def _year_series(self, name: str) -> xr.DataArray:
         var = self._ds[name]
@@ -140,7 +153,10 @@ class ResultsAccessor:
         it is, a label in the first year (``first_NAME``); variables with an ``asset`` dimension are also
         split by asset (``capex_fab`` …).
         """
-        return {key: {"value": value, "unit": v.unit} for key, _, v, value in self._total_entries()}
+        return {
+            key: {"value": value, "unit": "" if v.kind == "label" else v.unit}
+            for key, _, v, value in self._total_entries()
+        }
 
     def total_rows(self) -> list[tuple[str, str, float | str, str]]:
         """The totals as (key, label, value in display units, display unit) rows, in schema order; a
@@ -157,15 +173,14 @@ class ResultsAccessor:
             if v.total_label is None or v.name not in ds:
                 continue
             if v.kind == "label":
-                yield f"first_{v.name}", v.total_label, v, str(self.bottlenecks()[v.name].iloc[0])
+                yield f"first_{v.name}", v.total_label, v, most_frequent_first(ds[v.name])
                 continue
             value = self._total(v.name)
-            whole = value.sum("asset") if "asset" in value.dims else value
-            yield v.total_key, v.total_label, v, _median(whole.values)
-            if "asset" in value.dims:
-                for asset in ds.asset.values:
+            yield v.total_key, v.total_label, v, _median(value.sum(axis=1))
+            if "asset" in ds[v.name].dims:
+                for k, asset in enumerate(ds.asset.values):
                     label = f"  of which {ASSET_LABELS.get(str(asset), str(asset))}"
-                    yield f"{v.name}_{asset}", label, v, _median(value.sel(asset=asset).values)
+                    yield f"{v.name}_{asset}", label, v, _median(value[:, k])
 
     def finance(self, nominal: bool = False) -> dict[str, object]:
         """The money view: a per-year cash-flow table, the headline returns, whether the financing
