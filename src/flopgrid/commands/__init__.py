@@ -5,23 +5,14 @@ Each module has ``register(app)``, which adds its commands to the shared Typer a
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
-MODULES: tuple[str, ...] = (
-    "run",
-    "finance",
-    "check",
-    "library",
-    "plan",
-    "uncertainty",
-    "store",
-    "claims",
-    "web",
-)
+from flopgrid.commands import check, claims, finance, library, plan, run, store, uncertainty, web
+
+#: In the order their commands appear in ``flopgrid --help``.
+MODULES = (run, finance, check, library, plan, uncertainty, store, claims, web)
 
 
 def register_all(app: typer.Typer) -> None:
-    for name in MODULES:
-        importlib.import_module(f"flopgrid.commands.{name}").register(app)
+    for module in MODULES:
+        module.register(app)
