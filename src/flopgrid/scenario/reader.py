@@ -12,7 +12,12 @@ import yaml
 from flopgrid.errors import ScenarioError
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (the wheels are): the pure-Python scanner was half of a
+# claims evaluation. Both give the same nodes, with the same marks.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """A YAML loader that remembers the line of every mapping key and sequence item."""
 
 
