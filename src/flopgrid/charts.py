@@ -142,6 +142,7 @@ def _colour(index: int) -> str:
 
 
 def compute(ds: xr.Dataset) -> Figure:
+    """Installed compute: H100-equivalents and peak FLOP/s by year (medians over samples)."""
     years = ds.year.values.tolist()
     h100e = _median(ds["h100e"], ("year", "region")) / 1e6
     data: list[dict[str, Any]] = [
@@ -176,6 +177,7 @@ def compute(ds: xr.Dataset) -> Figure:
 
 
 def power_by_source(ds: xr.Dataset) -> Figure:
+    """Electricity supplied to the data centres by source, stacked by year."""
     years = ds.year.values.tolist()
     # Electricity by source over a year, as average power: what each source supplies around the clock.
     gw = _median(ds["generation"], ("year", "source")) / HOURS_PER_YEAR / 1e9
@@ -197,6 +199,7 @@ def power_by_source(ds: xr.Dataset) -> Figure:
 
 
 def power_by_region(ds: xr.Dataset) -> Figure:
+    """Average facility power draw by region, stacked by year."""
     years = ds.year.values.tolist()
     gw = _median(ds["facility_power"], ("year", "region")) / 1e9
     data = [
@@ -217,6 +220,7 @@ def power_by_region(ds: xr.Dataset) -> Figure:
 
 
 def energy(ds: xr.Dataset) -> Figure:
+    """Electricity used and emissions by year."""
     years = ds.year.values.tolist()
     twh = _median(ds["energy"], ("year",)) / 1e12
     mt = _median(ds["emissions"], ("year",)) / 1e9
@@ -261,14 +265,17 @@ def _by_asset(ds: xr.Dataset, name: str, title: str) -> Figure:
 
 
 def capex(ds: xr.Dataset) -> Figure:
+    """Capital expenditure by asset class, stacked by year."""
     return _by_asset(ds, "capex", "Capex by asset class")
 
 
 def opex(ds: xr.Dataset) -> Figure:
+    """Operating expenditure by asset class, stacked by year."""
     return _by_asset(ds, "opex", "Opex by asset class")
 
 
 def bottlenecks(ds: xr.Dataset) -> Figure:
+    """The binding constraint of each year, as the share of samples in which each binds."""
     years = ds.year.values.tolist()
     var = ds["bottleneck"]
     meanings = var.attrs["flag_meanings"].split()
@@ -294,6 +301,7 @@ def bottlenecks(ds: xr.Dataset) -> Figure:
 
 
 def cash(ds: xr.Dataset) -> Figure:
+    """Sources and uses of money by year: financing, revenue, capex, opex, the funding gap and cash."""
     years = ds.year.values.tolist()
 
     def series(name: str) -> list[float | None]:
@@ -475,6 +483,7 @@ NEEDS = {
 
 
 def builds_available(ds: xr.Dataset, builders: dict[str, Any]) -> dict[str, Any]:
+    """The chart builders whose variables the Results hold (a plan lacks some)."""
     return {name: build for name, build in builders.items() if all(v in ds.data_vars for v in NEEDS[name])}
 
 

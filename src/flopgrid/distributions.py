@@ -85,6 +85,7 @@ def pert_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
 
 
 def triangular_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
+    """Quantiles of the triangular distribution (low, mode, high) at probabilities ``u``."""
     width = high - low
     if width <= 0:
         return np.full(np.shape(u), mode)
@@ -396,4 +397,5 @@ class Design:
         return out
 
     def uniforms(self, start: int, stop: int) -> np.ndarray:
+        """Correlated uniforms of samples ``start`` to ``stop`` (one column per dimension)."""
         return self.correlate(self.independent(start, stop))

@@ -219,6 +219,8 @@ class Implied(_Strict):
 
 
 class Claim(_Strict):
+    """One claim of a ledger: its quote, source, what it states and the checks that test it."""
+
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     quote: Annotated[str, Field(min_length=3, max_length=400)]
     translation: str | None = None

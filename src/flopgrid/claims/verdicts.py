@@ -37,6 +37,7 @@ class Range:
     unit: str
 
     def as_dict(self) -> dict[str, float | str]:
+        """The range as JSON: P5, P50, P95 and the unit."""
         return {"p5": self.low, "p50": self.mid, "p95": self.high, "unit": self.unit}
 
 
@@ -53,6 +54,7 @@ class CheckResult:
     verdict: str
 
     def as_dict(self) -> dict[str, Any]:
+        """As JSON, for ``flopgrid claims --json``."""
         return {
             "quantity": self.quantity,
             "expected": self.expected,
@@ -83,6 +85,7 @@ class ClaimResult:
     implied: dict[str, Range] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """As JSON, for ``flopgrid claims --json``."""
         return {
             "id": self.id,
             "quote": self.quote,
@@ -125,6 +128,7 @@ def _number(value: float) -> str:
 
 
 def spread(values: np.ndarray) -> tuple[float, float, float]:
+    """P5, P50 and P95 of the finite values (NaN where none is finite)."""
     finite = values[np.isfinite(values)]
     if not finite.size:
         return float("nan"), float("nan"), float("nan")

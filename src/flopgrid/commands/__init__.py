@@ -14,5 +14,6 @@ MODULES = (run, finance, check, library, plan, uncertainty, store, claims, web)
 
 
 def register_all(app: typer.Typer) -> None:
+    """Add every capability's commands to the app, in the order of ``flopgrid --help``."""
     for module in MODULES:
         module.register(app)

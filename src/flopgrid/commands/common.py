@@ -59,11 +59,13 @@ def user_errors() -> Iterator[None]:
 
 
 def print_json(data: Any) -> None:
+    """Print data as JSON on standard output (NaN and infinities as null)."""
     text = json.dumps(jsonable(data), indent=2, allow_nan=False)
     sys.stdout.write(text + "\n")
 
 
 def fmt(value: float) -> str:
+    """A number for a table: thousands separators, about four significant figures."""
     if isinstance(value, str):
         return value
     if value != value:
@@ -77,6 +79,7 @@ def fmt(value: float) -> str:
 
 
 def frame_table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Table:
+    """A rich table of a data frame, its index as the first column."""
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column(index_name, justify="right")
     for column in frame.columns:

@@ -11,7 +11,6 @@ import yaml
 
 from flopgrid.errors import ScenarioError
 
-
 # libyaml's parser where PyYAML was built with it (the wheels are): the pure-Python scanner was half of a
 # claims evaluation. Both give the same nodes, with the same marks.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -144,6 +144,8 @@ class Purchase(_Strict):
 
 
 class Builds(_Strict):
+    """What the scenario builds: fabs, packaging, HBM, data centres, power plants and chip purchases."""
+
     fabs: list[FabBuild] = []
     packaging: list[PackagingBuild] = []
     hbm: list[HbmBuild] = []
@@ -194,6 +196,8 @@ class Exclusion(_Strict):
 
 
 class Policy(_Strict):
+    """Policy limits: regions or accelerators excluded from shipments."""
+
     exclude: list[Exclusion] = []
 
 

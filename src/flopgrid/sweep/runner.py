@@ -126,6 +126,7 @@ class SweepReport:
     store: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON, for ``flopgrid sweep --json``."""
         return {
             "sweep": self.name,
             "tasks": self.tasks,

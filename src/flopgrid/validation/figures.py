@@ -101,6 +101,7 @@ class Row:
     calibrated: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The row as JSON: ours, theirs, error, tolerance, pass, and whether it is calibration."""
         f = self.figure
         return {
             "figure": f.label,
@@ -134,6 +135,7 @@ class ValidationTable:
     seed: int
 
     def frame(self) -> pd.DataFrame:
+        """The rows as a table, one row per figure."""
         return pd.DataFrame([row.as_dict() for row in self.rows])
 
     def score(self) -> tuple[int, int]:

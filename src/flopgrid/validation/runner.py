@@ -327,6 +327,7 @@ def validation_table(
 
 
 def as_json(table: ValidationTable) -> Mapping[str, Any]:
+    """The table as JSON: its rows and the score over the validation (not calibration) rows."""
     passed, counted = table.score()
     return {
         "samples": table.samples,
