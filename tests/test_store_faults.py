@@ -22,6 +22,7 @@ import flopgrid
 from flopgrid.cli import app
 from flopgrid.errors import FlopgridError
 from flopgrid.store import SCHEMA_VERSION, RunStore
+from flopgrid.store.connection import transaction
 
 runner = CliRunner()
 
@@ -266,3 +267,28 @@ def test_a_full_disk_is_one_line_and_loses_no_run(
             xr.testing.assert_identical(old, new)
         code, _, stderr = _cli("runs", "list", "--store", str(store))
         assert code == 0, stderr
+
+
+class _FailingCommit:
+    """A connection whose COMMIT fails as on a full disk, after which DuckDB refuses the ROLLBACK."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def execute(self, statement: str) -> None:
+        self.statements.append(statement)
+        if statement == "COMMIT":
+            raise duckdb.IOException(
+                'IO Error: Could not write file "runs.duckdb.wal": No space left on device'
+            )
+        if statement == "ROLLBACK":
+            raise duckdb.TransactionException(
+                "TransactionContext Error: cannot rollback - no transaction is active"
+            )
+
+
+def test_a_failed_commit_raises_its_own_error_not_the_refused_rollback() -> None:
+    con = _FailingCommit()
+    with pytest.raises(duckdb.IOException, match="No space left on device"), transaction(con):  # type: ignore[arg-type]
+        con.execute("INSERT INTO runs VALUES (1)")
+    assert con.statements == ["BEGIN TRANSACTION", "INSERT INTO runs VALUES (1)", "COMMIT", "ROLLBACK"]
