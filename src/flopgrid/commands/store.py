@@ -59,6 +59,19 @@ def _plain_table(frame: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def _print_runs(frame: pd.DataFrame, path: Path, as_json: bool) -> None:
+    if as_json:
+        print_json(_records(frame))
+        return
+    if frame.empty:
+        out.print(f"no runs in {path}")
+        return
+    shown = frame.drop(columns=["scenario_hash", "code_version"]).copy()
+    shown["created_at"] = shown["created_at"].astype(str).str.slice(0, 19)
+    shown["error"] = shown["error"].map(lambda e: None if e is None else (e[:60] + "…" if len(e) > 60 else e))
+    out.print(_plain_table(shown, f"runs in {path} (times UTC)"))
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the app."""
     from flopgrid.store import RunStore
@@ -75,22 +88,17 @@ def register(app: typer.Typer) -> None:
         store: StoreOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """List stored runs, newest first."""
+        """List stored runs, newest first.
+
+        Then reads the whole store back (checking every block): a damaged file is one line on stderr
+        and exit status 2, after the runs that could be listed.
+        """
         with user_errors():
             run_store = RunStore(store)
             frame = run_store.list(limit, sweep=sweep)
-        if as_json:
-            print_json(_records(frame))
-            return
-        if frame.empty:
-            out.print(f"no runs in {run_store.path}")
-            return
-        shown = frame.drop(columns=["scenario_hash", "code_version"]).copy()
-        shown["created_at"] = shown["created_at"].astype(str).str.slice(0, 19)
-        shown["error"] = shown["error"].map(
-            lambda e: None if e is None else (e[:60] + "…" if len(e) > 60 else e)
-        )
-        out.print(_plain_table(shown, f"runs in {run_store.path} (times UTC)"))
+        _print_runs(frame, run_store.path, as_json)
+        with user_errors():
+            run_store.verify()
 
     @runs.command("show")
     def show(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:

@@ -16,7 +16,7 @@ import xarray as xr
 from flopgrid.errors import FlopgridError
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.store.codec import decode, dumps
-from flopgrid.store.connection import StoreFile
+from flopgrid.store.connection import StoreFile, transaction
 from flopgrid.store.records import RunRecord, failure_record, new_run_id, run_record
 from flopgrid.store.schema import DIM_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS
 
@@ -49,117 +49,111 @@ class RunStore(StoreFile):
         if not records:
             return []
         ids: list[str] = []
-        with self.connect(write=True) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                keys = sorted({r.key for r in records})
-                existing = {
-                    (row[0], row[1]): row[2]
-                    for row in con.execute(
-                        "SELECT task_key, status, run_id FROM runs WHERE task_key IN (SELECT unnest(?))",
-                        [keys],
-                    ).fetchall()
-                }
-                taken = {
-                    row[0]
-                    for row in con.execute(
-                        "SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))",
-                        [[r.run_id for r in records]],
-                    ).fetchall()
-                }
-                rows: list[tuple[Any, ...]] = []
-                variables: list[tuple[Any, ...]] = []
-                coords: list[tuple[Any, ...]] = []
-                frames: list[pd.DataFrame] = []
-                stale: list[str] = []
-                done: dict[str, str] = {}
-                now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                for record in records:
-                    key = record.key
-                    if (key, "complete") in existing:
-                        ids.append(existing[(key, "complete")])
-                        continue
-                    # The same inputs twice in one batch: the first is kept.
-                    if key in done:
-                        ids.append(done[key])
-                        continue
-                    if (key, "failed") in existing:
-                        stale.append(existing[(key, "failed")])
-                    while record.run_id in taken:
-                        record.run_id = new_run_id()
-                    taken.add(record.run_id)
-                    enc = record.encoded
-                    rows.append(
-                        (
-                            record.run_id,
-                            now,
-                            record.status,
-                            record.engine,
-                            record.scenario_name,
-                            record.scenario_hash,
-                            record.seed,
-                            record.samples,
-                            record.version,
-                            key,
-                            record.sweep,
-                            dumps(record.timings or {}),
-                            dumps(record.parameters or {}),
-                            dumps(record.overrides or []),
-                            dumps(record.scenario_json or {}),
-                            dumps(enc.attrs if enc else {}),
-                            record.error,
-                            len(enc.values) if enc else 0,
-                            dumps(enc.summary) if enc else None,
-                            record.worker,
-                            dumps(enc.extra_coords) if enc else None,
-                        )
+        with self.connect(write=True) as con, transaction(con):
+            keys = sorted({r.key for r in records})
+            existing = {
+                (row[0], row[1]): row[2]
+                for row in con.execute(
+                    "SELECT task_key, status, run_id FROM runs WHERE task_key IN (SELECT unnest(?))",
+                    [keys],
+                ).fetchall()
+            }
+            taken = {
+                row[0]
+                for row in con.execute(
+                    "SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))",
+                    [[r.run_id for r in records]],
+                ).fetchall()
+            }
+            rows: list[tuple[Any, ...]] = []
+            variables: list[tuple[Any, ...]] = []
+            coords: list[tuple[Any, ...]] = []
+            frames: list[pd.DataFrame] = []
+            stale: list[str] = []
+            done: dict[str, str] = {}
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            for record in records:
+                key = record.key
+                if (key, "complete") in existing:
+                    ids.append(existing[(key, "complete")])
+                    continue
+                # The same inputs twice in one batch: the first is kept.
+                if key in done:
+                    ids.append(done[key])
+                    continue
+                if (key, "failed") in existing:
+                    stale.append(existing[(key, "failed")])
+                while record.run_id in taken:
+                    record.run_id = new_run_id()
+                taken.add(record.run_id)
+                enc = record.encoded
+                rows.append(
+                    (
+                        record.run_id,
+                        now,
+                        record.status,
+                        record.engine,
+                        record.scenario_name,
+                        record.scenario_hash,
+                        record.seed,
+                        record.samples,
+                        record.version,
+                        key,
+                        record.sweep,
+                        dumps(record.timings or {}),
+                        dumps(record.parameters or {}),
+                        dumps(record.overrides or []),
+                        dumps(record.scenario_json or {}),
+                        dumps(enc.attrs if enc else {}),
+                        record.error,
+                        len(enc.values) if enc else 0,
+                        dumps(enc.summary) if enc else None,
+                        record.worker,
+                        dumps(enc.extra_coords) if enc else None,
                     )
-                    done[key] = record.run_id
-                    ids.append(record.run_id)
-                    if enc is not None:
-                        variables.extend((record.run_id, *v) for v in enc.variables)
-                        coords.extend((record.run_id, *c) for c in enc.coords)
-                        frame = enc.values.copy(deep=False)
-                        frame.insert(0, "run_id", record.run_id)
-                        frames.append(frame)
-                if stale:
-                    con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [stale])
-                if rows:
-                    marks = ", ".join("?" * len(RUN_COLUMNS))
-                    con.executemany(f"INSERT INTO runs VALUES ({marks})", rows)
-                if variables:
-                    # One statement per table: executemany runs a statement per row, which made the
-                    # writer (the one client of a sweep) the bottleneck of small tasks.
-                    var_frame = pd.DataFrame(
-                        variables,
-                        columns=[
-                            "run_id",
-                            "position",
-                            "variable",
-                            "dims",
-                            "units",
-                            "long_name",
-                            "dtype",
-                            "attrs",
-                        ],
-                    )
-                    con.register("_variables_batch", var_frame)
-                    con.execute("INSERT INTO variables SELECT * FROM _variables_batch")
-                    con.unregister("_variables_batch")
-                if coords:
-                    coord_frame = pd.DataFrame(coords, columns=["run_id", "dim", "position", "label", "kind"])
-                    con.register("_coords_batch", coord_frame)
-                    con.execute("INSERT INTO coords SELECT * FROM _coords_batch")
-                    con.unregister("_coords_batch")
-                if frames:
-                    batch = pd.concat(frames, ignore_index=True)
-                    con.register("_results_batch", batch)
-                    con.execute(f"INSERT INTO results SELECT {', '.join(RESULT_COLUMNS)} FROM _results_batch")
-                    con.unregister("_results_batch")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                )
+                done[key] = record.run_id
+                ids.append(record.run_id)
+                if enc is not None:
+                    variables.extend((record.run_id, *v) for v in enc.variables)
+                    coords.extend((record.run_id, *c) for c in enc.coords)
+                    frame = enc.values.copy(deep=False)
+                    frame.insert(0, "run_id", record.run_id)
+                    frames.append(frame)
+            if stale:
+                con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [stale])
+            if rows:
+                marks = ", ".join("?" * len(RUN_COLUMNS))
+                con.executemany(f"INSERT INTO runs VALUES ({marks})", rows)
+            if variables:
+                # One statement per table: executemany runs a statement per row, which made the
+                # writer (the one client of a sweep) the bottleneck of small tasks.
+                var_frame = pd.DataFrame(
+                    variables,
+                    columns=[
+                        "run_id",
+                        "position",
+                        "variable",
+                        "dims",
+                        "units",
+                        "long_name",
+                        "dtype",
+                        "attrs",
+                    ],
+                )
+                con.register("_variables_batch", var_frame)
+                con.execute("INSERT INTO variables SELECT * FROM _variables_batch")
+                con.unregister("_variables_batch")
+            if coords:
+                coord_frame = pd.DataFrame(coords, columns=["run_id", "dim", "position", "label", "kind"])
+                con.register("_coords_batch", coord_frame)
+                con.execute("INSERT INTO coords SELECT * FROM _coords_batch")
+                con.unregister("_coords_batch")
+            if frames:
+                batch = pd.concat(frames, ignore_index=True)
+                con.register("_results_batch", batch)
+                con.execute(f"INSERT INTO results SELECT {', '.join(RESULT_COLUMNS)} FROM _results_batch")
+                con.unregister("_results_batch")
         return ids
 
     def record(
@@ -434,15 +428,9 @@ class RunStore(StoreFile):
         """Remove a run and its results (one transaction)."""
         with self.reader() as con:
             self._run_row(con, run_id)
-        with self.connect(write=True) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for table in ("results", "coords", "variables", "runs"):
-                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.connect(write=True) as con, transaction(con):
+            for table in ("results", "coords", "variables", "runs"):
+                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
     def stats(self) -> dict[str, Any]:
         """Runs by status, stored values and the file's size in bytes."""

@@ -10,7 +10,13 @@ DEFAULT_STORE = "flopgrid.duckdb"
 #: ``financing`` of the simulator); any other dimension goes to the ``other`` column.
 DIM_COLUMNS = ("sample", "year", "region", "accelerator", "source", "asset", "cap", "financing")
 INT_DIMS = ("sample", "year")
+#: The store format this flopgrid writes and the newest it reads, kept in ``meta`` under
+#: :data:`VERSION_KEY`. A file with flopgrid's tables and no version is an older flopgrid store: it
+#: reads as format 1 and gets the version on its next write.
 SCHEMA_VERSION = 1
+VERSION_KEY = "schema_version"
+#: flopgrid's tables besides ``meta``: all of them or none (a store not written yet).
+STORE_TABLES = ("runs", "variables", "coords", "results")
 Engine = Literal["simulate", "plan"]
 ENGINES: tuple[str, ...] = ("simulate", "plan")
 SCHEMA = (
