@@ -9,13 +9,18 @@ they share (settings, jobs, the run store, caches) is a :class:`~flopgrid.web.st
 - synchronous runs take at most ``max_sync_samples`` samples, jobs at most ``max_job_samples``, and
   at most ``max_jobs`` jobs wait or run at once;
 - with a ``token``, every ``/api`` call must carry it (``Authorization: Bearer T`` or
-  ``X-Flopgrid-Token: T``); the OpenAPI schema declares both schemes;
+  ``X-Flopgrid-Token: T``); the OpenAPI schema declares both schemes; without one, only requests
+  whose ``Host`` is a loopback name are answered (DNS rebinding);
+- scenarios sent by clients are read in worker processes with a time and memory limit
+  (:mod:`flopgrid.web.sandbox`), synchronous simulations stop past a time limit, and runs with more
+  samples than the store can read back are not recorded;
 - bad input is a 422 whose ``detail`` lists ``loc`` (the field), ``msg`` and, for scenario fields,
   ``line``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -33,6 +38,7 @@ from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, un
 from flopgrid.web.jobs import QueueFull
 from flopgrid.web.routes import jobs, meta, runs, store
 from flopgrid.web.runs import RunsUnavailable
+from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import (
     CACHE_BYTES,
     CACHE_ITEMS,
@@ -65,8 +71,11 @@ STATIC = resources.files("flopgrid.web").joinpath("static")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services = app_services(app)
+    # The scenario readers start in the background: the server answers at once, uploads soon.
+    threading.Thread(target=services.sandbox.warm, name="flopgrid-warm", daemon=True).start()
     yield
-    app_services(app).close()
+    services.close()
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
@@ -85,7 +94,7 @@ async def _problem(request: Request, exc: Exception) -> Response:
 
 
 async def _flopgrid(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, QueueFull):
+    if isinstance(exc, (QueueFull, SandboxBusy)):
         return SafeJSONResponse({"detail": str(exc)}, status_code=429)
     if isinstance(exc, RunsUnavailable):
         return SafeJSONResponse({"detail": str(exc)}, status_code=404)
@@ -135,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(plotly_path(), media_type="application/javascript")
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(Guard, max_body=settings.max_body)
+    app.add_middleware(Guard, max_body=settings.max_body, loopback_only=settings.token is None)
     return app
 
 

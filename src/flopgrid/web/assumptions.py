@@ -75,6 +75,11 @@ class AssumptionError(ScenarioError):
         super().__init__(message, path=scenario_path)
         self.field = field
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its own arguments when it crosses from a sandbox worker process (the default
+        # would call the class with the formatted message alone).
+        return (type(self), (self.field, self.message, self.path))
+
 
 def current(scenario: Scenario) -> dict[str, Any]:
     """The scenario's own values of the assumptions (what the dashboard's fields start from)."""

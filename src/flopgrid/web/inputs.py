@@ -97,6 +97,11 @@ def from_yaml(text: str, file: str = UPLOAD) -> Scenario:
     return scenario.model_copy(update={"source_file": file})
 
 
+def trusted(request: ScenarioInput) -> bool:
+    """Whether the request names a shipped scenario (whose text is ours) rather than sending one."""
+    return request.yaml is None and not isinstance(request.scenario, dict)
+
+
 def load(request: ScenarioInput) -> Scenario:
     """The scenario a request describes, with its assumptions applied and validated."""
     if request.yaml is not None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import pandas as pd
+import xarray as xr
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
@@ -15,7 +16,7 @@ from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
 from flopgrid.uncertainty import sensitivity as analyse
 from flopgrid.web.http import Problem
-from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, load, swept
+from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
 from flopgrid.web.views import download, frame_records, plan_view, run_view
@@ -25,7 +26,14 @@ router = APIRouter(tags=["jobs"])
 
 def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callable[[Job], Outcome]:
     """The work of a job of the requested kind, to run on the job manager's thread."""
-    runs = state.runs
+
+    def record(job: Job, ds: xr.Dataset, engine: str, samples: int) -> str | None:
+        # A run with more samples than the store can read back is not recorded (as in the CLI).
+        if samples > state.settings.record_samples:
+            return None
+        job.begin_recording()
+        return state.runs.record(ds, scenario, engine=engine, seed=request.seed, samples=samples)
+
     if request.kind == "montecarlo":
 
         def montecarlo(job: Job) -> Outcome:
@@ -36,7 +44,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 seed=request.seed,
                 progress=lambda done, total: job.report(done, total, f"{done:,} of {total:,} samples"),
             )
-            run_id = runs.record(ds, scenario, engine="simulate", seed=request.seed, samples=request.samples)
+            run_id = record(job, ds, "simulate", request.samples)
             return Outcome(ds, {**run_view(ds, False), "run_id": run_id})
 
         return montecarlo
@@ -46,7 +54,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
             job.report(0, 1, "building and solving the linear program (HiGHS)")
             ds = run_plan(scenario)
             job.report(1, 1, "solved")
-            run_id = runs.record(ds, scenario, engine="plan", seed=request.seed, samples=1)
+            run_id = record(job, ds, "plan", 1)
             return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
 
         return plan
@@ -107,7 +115,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
 @router.post("/jobs", status_code=202, summary="Start a background job")
 def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
     state.check_samples(request.samples, state.settings.max_job_samples)
-    scenario = load(request)
+    scenario = state.load(request)
     if request.sweep is not None:
         # Check every value up front, so a bad one is a 422 now, not a failed job later.
         for i, value in enumerate(request.sweep.values):

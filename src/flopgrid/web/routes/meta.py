@@ -13,7 +13,7 @@ import flopgrid
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import shipped_scenarios
 from flopgrid.web.http import Problem, json_bytes
-from flopgrid.web.inputs import MAX_SWEEP_VALUES, ScenarioInput, load, shipped
+from flopgrid.web.inputs import MAX_SWEEP_VALUES, ScenarioInput, shipped
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import describe
 
@@ -28,6 +28,7 @@ def health(state: ServicesDep) -> dict[str, Any]:
         "capabilities": {
             "store": state.runs.available(),
             "recorder": state.runs.status(),
+            "readers": state.sandbox.status(),
             # Both ship with flopgrid; the keys stay for clients written against older servers.
             "planner": True,
             "sensitivity": True,
@@ -38,6 +39,9 @@ def health(state: ServicesDep) -> dict[str, Any]:
             "max_job_samples": settings.max_job_samples,
             "max_jobs": settings.max_jobs,
             "max_sweep_values": MAX_SWEEP_VALUES,
+            "max_recorded_samples": settings.record_samples,
+            "read_seconds": settings.read_seconds,
+            "simulate_seconds": settings.simulate_seconds,
         },
         "auth": settings.token is not None,
     }
@@ -103,5 +107,5 @@ def scenario(name: Annotated[str, PathParam(max_length=200)]) -> dict[str, Any]:
 
 
 @router.post("/validate", tags=["scenarios"], summary="Validate a scenario (with edited assumptions)")
-def validate(request: ScenarioInput) -> dict[str, Any]:
-    return {"valid": True, **describe(load(request))}
+def validate(request: ScenarioInput, state: ServicesDep) -> dict[str, Any]:
+    return {"valid": True, **describe(state.load(request))}

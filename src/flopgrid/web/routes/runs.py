@@ -14,6 +14,7 @@ from flopgrid import charts
 from flopgrid.errors import FlopgridError
 from flopgrid.web.http import SafeJSONResponse, error_detail, json_bytes, unprocessable
 from flopgrid.web.inputs import CompareRequest, Format, RunRequest, SimulateRequest
+from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import download, run_view
 
@@ -24,7 +25,10 @@ router = APIRouter(tags=["runs"])
 def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     state.check_samples(request.samples, state.settings.max_sync_samples)
     started = time.perf_counter()
-    key = request.model_dump_json()
+    scenario = state.load(request)
+    # Keyed on the validated scenario's hash: a JSON dump of the request would encode NaN and
+    # Infinity alike (as null), and one would be served the other's answer.
+    key = json.dumps([scenario.content_hash(), request.samples, request.seed, request.charts])
     cached = state.cached_body(key)
     recorded: str | None = "cached"
     if cached is None:
@@ -34,7 +38,7 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
             # A request that waited may find its answer rendered meanwhile by an identical one.
             cached = state.cached_body(key)
             if cached is None:
-                ds, recorded = state.run_simulation(request)
+                ds, recorded = state.run_simulation(request, scenario=scenario)
                 body = json_bytes(run_view(ds, request.charts))
             else:
                 body = cached
@@ -65,6 +69,8 @@ def compare(request: CompareRequest, state: ServicesDep) -> Response:
             ds, _ = state.run_simulation(
                 RunRequest(scenario=item.scenario, yaml=item.yaml, assumptions=item.assumptions)
             )
+        except SandboxBusy:
+            raise
         except FlopgridError as exc:
             source = "yaml" if getattr(exc, "file", None) == "upload.yaml" else "scenario"
             errors.append(error_detail(exc, ("body", "scenarios", i), source))
