@@ -27,14 +27,17 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 import flopgrid
 from flopgrid.errors import FlopgridError
 from flopgrid.web.auth import require_token
-from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, unprocessable
+from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, responses, unprocessable
 from flopgrid.web.jobs import QueueFull
 from flopgrid.web.routes import jobs, meta, runs, store
 from flopgrid.web.runs import RunsUnavailable
@@ -103,6 +106,27 @@ async def _flopgrid(request: Request, exc: Exception) -> Response:
     return unprocessable(error_detail(exc, source=source))
 
 
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    """A 405 whose ``Allow`` lists every method of the path: Starlette lists only those of the first
+    route that matched it (``GET`` for ``/api/runs/{run_id}``, which also has ``DELETE``)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        match, _ = (
+            route.matches({**request.scope, "method": "GET"}) if isinstance(route, Route) else (None, 0)
+        )
+        if match is not None and match != Match.NONE:
+            allowed |= set(route.methods or ())
+    allow = ", ".join(sorted(allowed)) or exc.headers.get("Allow", "") if exc.headers else ""
+    return SafeJSONResponse(
+        {"detail": f"{request.method} is not allowed here; use {allow}"},
+        status_code=405,
+        headers={"Allow": allow},
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The flopgrid web app.
 
@@ -130,10 +154,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(StarletteHTTPException, _not_allowed)
     app.add_exception_handler(FlopgridError, _flopgrid)
-    # Every API router goes through the token check: no /api route can be added without it.
+    # With a token, every API router goes through the token check (no /api route can be added
+    # without it) and the schema declares the schemes; without one, the schema declares none, and
+    # the Host check (Guard) answers what a token would (400 rather than 401).
+    common = responses(401, 413) if settings.token is not None else responses(400, 413)
+    checks = [Depends(require_token)] if settings.token is not None else []
     for area in (meta, runs, jobs, store):
-        app.include_router(area.router, prefix="/api", dependencies=[Depends(require_token)])
+        app.include_router(area.router, prefix="/api", dependencies=checks, responses=common)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:

@@ -46,7 +46,7 @@ Share = Annotated[float, Field(ge=0, le=1)]
 class Assumptions(BaseModel):
     """Key assumptions of a scenario; a field left out (null) keeps the scenario's own value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     budget: Annotated[float, Field(gt=0, le=1e15)] | None = Field(
         default=None, description="Committed financing, in billion USD (real 2024)."

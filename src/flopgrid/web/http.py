@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from flopgrid.errors import FlopgridError, ScenarioError
 from flopgrid.jsonable import jsonable
@@ -73,6 +74,47 @@ def error_detail(
             "file": exc.file,
         }
     return {"loc": list(prefix), "msg": str(exc), "type": "value_error"}
+
+
+class ErrorBody(BaseModel):
+    """The body of a 4xx answer other than a 422: what went wrong, in one line."""
+
+    detail: str
+
+
+#: What each error status of the API means, for the OpenAPI schema.
+ERRORS: dict[int, str] = {
+    400: "The Host header does not name this machine (a server without a token answers only "
+    "localhost, 127.0.0.1 and [::1])",
+    401: "The server has a token and the request does not carry it",
+    404: "No such job, run, scenario, or no run store on this server",
+    409: "The job is not done yet",
+    413: "The request body is larger than the server's limit",
+    422: "The request or the scenario it describes is not valid; each entry names the field",
+    429: "The server is busy (job queue or scenario readers full); retry later",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses (422 keeps FastAPI's validation schema)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        out[code] = {"description": ERRORS[code]}
+        if code != 422:
+            out[code]["model"] = ErrorBody
+    return out
+
+
+#: A CSV or Parquet download, for the OpenAPI schema.
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The results as a CSV or Parquet attachment (long format)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
 def unprocessable(*details: dict[str, Any]) -> SafeJSONResponse:

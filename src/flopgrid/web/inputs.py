@@ -39,7 +39,7 @@ class ScenarioInput(BaseModel):
     ``yaml`` (the text of a scenario file); with neither, the default scenario (``seed-7t``) is used.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     scenario: Annotated[str, Field(max_length=200)] | dict[str, Any] | None = Field(
         default=None,
@@ -138,7 +138,7 @@ class CompareItem(ScenarioInput):
 
 
 class CompareRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     scenarios: list[CompareItem] = Field(min_length=2, max_length=4)
     charts: bool = True
 
@@ -156,7 +156,7 @@ SweepField = Literal["budget", "fabs", "campus_gw", "start", "end"]
 
 
 class Sweep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     assumption: SweepField
     values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
         min_length=1, max_length=MAX_SWEEP_VALUES

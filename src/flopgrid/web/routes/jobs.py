@@ -15,7 +15,7 @@ from flopgrid.plan import plan as run_plan
 from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
 from flopgrid.uncertainty import sensitivity as analyse
-from flopgrid.web.http import Problem
+from flopgrid.web.http import DOWNLOAD, Problem, responses
 from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
@@ -112,7 +112,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
     return sweep_work
 
 
-@router.post("/jobs", status_code=202, summary="Start a background job")
+@router.post("/jobs", status_code=202, summary="Start a background job", responses=responses(429))
 def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
     state.check_samples(request.samples, state.settings.max_job_samples)
     scenario = state.load(request)
@@ -140,12 +140,12 @@ def find_job(state: Services, job_id: str) -> Job:
         raise Problem(404, f"no job {job_id!r}") from None
 
 
-@router.get("/jobs/{job_id}", summary="A job's status, progress and result")
+@router.get("/jobs/{job_id}", summary="A job's status, progress and result", responses=responses(404))
 def get_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     return find_job(state, job_id).public()
 
 
-@router.delete("/jobs/{job_id}", summary="Cancel a job")
+@router.delete("/jobs/{job_id}", summary="Cancel a job", responses=responses(404))
 def cancel_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     find_job(state, job_id)
     return state.jobs.cancel(job_id).public()
@@ -159,7 +159,7 @@ def finished_results(state: Services, job_id: str) -> Job:
     return job
 
 
-@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job")
+@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409))
 def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     job = finished_results(state, job_id)
     assert job.outcome is not None
@@ -168,7 +168,11 @@ def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     return {"charts": charts.figures(job.outcome.results)}
 
 
-@router.get("/jobs/{job_id}/download", summary="Download a finished job's results")
+@router.get(
+    "/jobs/{job_id}/download",
+    summary="Download a finished job's results",
+    responses=DOWNLOAD | responses(404, 409),
+)
 def job_download(job_id: JobId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
     job = finished_results(state, job_id)
     assert job.outcome is not None

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 import flopgrid
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import shipped_scenarios
-from flopgrid.web.http import Problem, json_bytes
+from flopgrid.web.http import Problem, json_bytes, responses
 from flopgrid.web.inputs import MAX_SWEEP_VALUES, ScenarioInput, shipped
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import describe
@@ -77,7 +77,17 @@ async def library_tables() -> Response:
     return Response(library_bytes(None, "json"), media_type="application/json")
 
 
-@router.get("/library/{table}", tags=["library"], summary="One library table, with sources")
+@router.get(
+    "/library/{table}",
+    tags=["library"],
+    summary="One library table, with sources",
+    responses={
+        200: {
+            "description": "The table as JSON, or as CSV with format=csv",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def library_table(
     table: Annotated[Literal[TABLES], PathParam(description="A library table")],  # type: ignore[valid-type]
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -99,13 +109,23 @@ def scenarios() -> list[dict[str, Any]]:
     return [{"name": n, "description": shipped(n).description} for n in shipped_scenarios()]
 
 
-@router.get("/scenarios/{name}", tags=["scenarios"], summary="A shipped scenario and its key assumptions")
+@router.get(
+    "/scenarios/{name}",
+    tags=["scenarios"],
+    summary="A shipped scenario and its key assumptions",
+    responses=responses(404),
+)
 def scenario(name: Annotated[str, PathParam(max_length=200)]) -> dict[str, Any]:
     if name not in shipped_scenarios():
         raise Problem(404, f"no shipped scenario {name!r}; known: {', '.join(shipped_scenarios())}")
     return describe(shipped(name))
 
 
-@router.post("/validate", tags=["scenarios"], summary="Validate a scenario (with edited assumptions)")
+@router.post(
+    "/validate",
+    tags=["scenarios"],
+    summary="Validate a scenario (with edited assumptions)",
+    responses=responses(429),
+)
 def validate(request: ScenarioInput, state: ServicesDep) -> dict[str, Any]:
     return {"valid": True, **describe(state.load(request))}

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from flopgrid import charts
 from flopgrid.errors import FlopgridError
-from flopgrid.web.http import SafeJSONResponse, error_detail, json_bytes, unprocessable
+from flopgrid.web.http import DOWNLOAD, SafeJSONResponse, error_detail, json_bytes, responses, unprocessable
 from flopgrid.web.inputs import CompareRequest, Format, RunRequest, SimulateRequest
 from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import ServicesDep
@@ -21,7 +21,9 @@ from flopgrid.web.views import download, run_view
 router = APIRouter(tags=["runs"])
 
 
-@router.post("/simulate", summary="Simulate synchronously (up to the sync sample limit)")
+@router.post(
+    "/simulate", summary="Simulate synchronously (up to the sync sample limit)", responses=responses(429)
+)
 def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     state.check_samples(request.samples, state.settings.max_sync_samples)
     started = time.perf_counter()
@@ -51,7 +53,11 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     return Response(head[:-1] + b"," + body[1:], media_type="application/json")
 
 
-@router.post("/simulate/download", summary="Simulate and download every variable")
+@router.post(
+    "/simulate/download",
+    summary="Simulate and download every variable",
+    responses=DOWNLOAD | responses(429),
+)
 def simulate_download(
     request: RunRequest, state: ServicesDep, format: Annotated[Format, Query()] = "csv"
 ) -> Response:
@@ -60,7 +66,7 @@ def simulate_download(
     return download(ds.flopgrid.long_frame(), format, f"{ds.attrs.get('scenario', 'results')}")
 
 
-@router.post("/compare", summary="Compare 2–4 scenarios side by side")
+@router.post("/compare", summary="Compare 2–4 scenarios side by side", responses=responses(429))
 def compare(request: CompareRequest, state: ServicesDep) -> Response:
     results: dict[str, xr.Dataset] = {}
     errors = []
