@@ -114,12 +114,10 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
         return await http_exception_handler(request, exc)
     allowed: set[str] = set()
     for route in request.app.routes:
-        match, _ = (
-            route.matches({**request.scope, "method": "GET"}) if isinstance(route, Route) else (None, 0)
-        )
-        if match is not None and match != Match.NONE:
+        # PARTIAL: the path matches and the method does not (FULL cannot happen in a 405).
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
             allowed |= set(route.methods or ())
-    allow = ", ".join(sorted(allowed)) or exc.headers.get("Allow", "") if exc.headers else ""
+    allow = ", ".join(sorted(allowed)) or (exc.headers or {}).get("Allow", "")
     return SafeJSONResponse(
         {"detail": f"{request.method} is not allowed here; use {allow}"},
         status_code=405,
