@@ -32,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match, Route, compile_path
 
 import flopgrid
 from flopgrid.errors import FlopgridError
@@ -117,6 +117,10 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
         # PARTIAL: the path matches and the method does not (FULL cannot happen in a 405).
         if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
             allowed |= set(route.methods or ())
+    # The API's routes sit inside included routers: their paths and methods are the schema's.
+    for path, item in request.app.openapi()["paths"].items():
+        if compile_path(path)[0].fullmatch(request.url.path):
+            allowed |= {method.upper() for method in item}
     allow = ", ".join(sorted(allowed)) or (exc.headers or {}).get("Allow", "")
     return SafeJSONResponse(
         {"detail": f"{request.method} is not allowed here; use {allow}"},

@@ -39,7 +39,17 @@ class ScenarioInput(BaseModel):
     ``yaml`` (the text of a scenario file); with neither, the default scenario (``seed-7t``) is used.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        # The schema says what _one_source checks: scenario and yaml are not both given (non-null).
+        json_schema_extra={
+            "not": {
+                "required": ["scenario", "yaml"],
+                "properties": {"scenario": {"not": {"type": "null"}}, "yaml": {"not": {"type": "null"}}},
+            }
+        },
+    )
 
     scenario: Annotated[str, Field(max_length=200)] | dict[str, Any] | None = Field(
         default=None,
