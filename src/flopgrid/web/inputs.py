@@ -8,6 +8,7 @@ carry line numbers), from a private temporary file whose name is replaced by ``u
 
 from __future__ import annotations
 
+import json
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -60,6 +61,20 @@ class ScenarioInput(BaseModel):
         default=None, description="The text of a scenario YAML file (an upload)."
     )
     assumptions: Assumptions | None = Field(default=None, description="Edits of the key assumptions.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode(cls, data: Any) -> Any:
+        # JSON can carry a lone surrogate ("\ud800") that no UTF-8 file, store or response can:
+        # refuse it here rather than fail when the name is written out.
+        try:
+            json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"the request holds a lone surrogate ({exc.object[exc.start : exc.end]!a}), "
+                "which is not valid Unicode text"
+            ) from None
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> ScenarioInput:

@@ -140,6 +140,8 @@ class Sandbox:
         #: Tasks ended for overrunning their time, and workers replaced for any reason (for health).
         self.timeouts = 0
         self.replaced = 0
+        #: Tasks running now.
+        self.busy = 0
 
     def _take(self) -> Worker:
         with self._lock:
@@ -193,6 +195,15 @@ class Sandbox:
             No worker became free within :attr:`wait` seconds.
         """
         worker = self._take()
+        with self._lock:
+            self.busy += 1
+        try:
+            return self._run(worker, function, args)
+        finally:
+            with self._lock:
+                self.busy -= 1
+
+    def _run(self, worker: Worker, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         try:
             worker.conn.send((function, args))
             if not worker.conn.poll(self.seconds):
@@ -223,6 +234,7 @@ class Sandbox:
             "memory_bytes": self.memory,
             "timeouts": self.timeouts,
             "replaced": self.replaced,
+            "busy": self.busy,
         }
 
     def close(self) -> None:
