@@ -13,9 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from test_web_api import Live  # noqa: E402
-
-from flopgrid.web import Settings  # noqa: E402
+from flopgrid.web import Settings
+from test_web_api import Live
 
 
 def main(examples: int = 15) -> int:
