@@ -1,4 +1,6 @@
-"""Schemathesis against the OpenAPI spec of a live server: no input gives a server error (5xx).
+"""Schemathesis against the OpenAPI spec of a live server, with every check: no server error (5xx),
+every status, content type and body documented, schema-violating requests refused, schema-valid ones
+accepted (schemathesis.toml says why a 422 on a valid-looking scenario is accepted).
 
 The server runs with small sample limits so generated valid requests stay quick. ``POST /api/jobs`` is
 left out of generation: a generated valid sensitivity job runs SALib for minutes and cannot be stopped
@@ -14,7 +16,6 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from flopgrid.web import Settings, create_app
 from test_web_api import Live
@@ -35,16 +36,16 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
-def test_no_input_gives_a_server_error(server: Live, operation: schemathesis.APIOperation) -> None:
+def test_the_server_does_what_its_schema_says(server: Live, operation: schemathesis.APIOperation) -> None:
     @given(case=operation.as_strategy())
     @settings(
         max_examples=int(os.environ.get("FLOPGRID_FUZZ_EXAMPLES", "8")),
-        derandomize=os.environ.get("FLOPGRID_FUZZ_EXAMPLES") is None,
+        derandomize=os.environ.get("FLOPGRID_FUZZ_EXAMPLES") is None or bool(os.environ.get("CI")),
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:
-        case.call_and_validate(base_url=server.url, checks=[not_a_server_error])
+        case.call_and_validate(base_url=server.url)
 
     check()

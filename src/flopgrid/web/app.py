@@ -9,30 +9,39 @@ they share (settings, jobs, the run store, caches) is a :class:`~flopgrid.web.st
 - synchronous runs take at most ``max_sync_samples`` samples, jobs at most ``max_job_samples``, and
   at most ``max_jobs`` jobs wait or run at once;
 - with a ``token``, every ``/api`` call must carry it (``Authorization: Bearer T`` or
-  ``X-Flopgrid-Token: T``); the OpenAPI schema declares both schemes;
+  ``X-Flopgrid-Token: T``); the OpenAPI schema declares both schemes; without one, only requests
+  whose ``Host`` is a loopback name are answered (DNS rebinding);
+- scenarios sent by clients are read in worker processes with a time and memory limit
+  (:mod:`flopgrid.web.sandbox`), synchronous simulations stop past a time limit, and runs with more
+  samples than the store can read back are not recorded;
 - bad input is a 422 whose ``detail`` lists ``loc`` (the field), ``msg`` and, for scenario fields,
   ``line``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route, compile_path
 
 import flopgrid
 from flopgrid.errors import FlopgridError
 from flopgrid.web.auth import require_token
-from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, unprocessable
+from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, responses, unprocessable
 from flopgrid.web.jobs import QueueFull
 from flopgrid.web.routes import jobs, meta, runs, store
 from flopgrid.web.runs import RunsUnavailable
+from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import (
     CACHE_BYTES,
     CACHE_ITEMS,
@@ -65,8 +74,11 @@ STATIC = resources.files("flopgrid.web").joinpath("static")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services = app_services(app)
+    # The scenario readers start in the background: the server answers at once, uploads soon.
+    threading.Thread(target=services.sandbox.warm, name="flopgrid-warm", daemon=True).start()
     yield
-    app_services(app).close()
+    services.close()
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
@@ -85,13 +97,36 @@ async def _problem(request: Request, exc: Exception) -> Response:
 
 
 async def _flopgrid(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, QueueFull):
+    if isinstance(exc, (QueueFull, SandboxBusy)):
         return SafeJSONResponse({"detail": str(exc)}, status_code=429)
     if isinstance(exc, RunsUnavailable):
         return SafeJSONResponse({"detail": str(exc)}, status_code=404)
     assert isinstance(exc, FlopgridError)
     source = "yaml" if getattr(exc, "file", None) == "upload.yaml" else "scenario"
     return unprocessable(error_detail(exc, source=source))
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    """A 405 whose ``Allow`` lists every method of the path: Starlette lists only those of the first
+    route that matched it (``GET`` for ``/api/runs/{run_id}``, which also has ``DELETE``)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        # PARTIAL: the path matches and the method does not (FULL cannot happen in a 405).
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= set(route.methods or ())
+    # The API's routes sit inside included routers: their paths and methods are the schema's.
+    for path, item in request.app.openapi()["paths"].items():
+        if compile_path(path)[0].fullmatch(request.url.path):
+            allowed |= {method.upper() for method in item}
+    allow = ", ".join(sorted(allowed)) or (exc.headers or {}).get("Allow", "")
+    return SafeJSONResponse(
+        {"detail": f"{request.method} is not allowed here; use {allow}"},
+        status_code=405,
+        headers={"Allow": allow},
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -121,10 +156,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(StarletteHTTPException, _not_allowed)
     app.add_exception_handler(FlopgridError, _flopgrid)
-    # Every API router goes through the token check: no /api route can be added without it.
+    # With a token, every API router goes through the token check (no /api route can be added
+    # without it) and the schema declares the schemes; without one, the schema declares none, and
+    # the Host check (Guard) answers what a token would (400 rather than 401).
+    common = responses(401, 413) if settings.token is not None else responses(400, 413)
+    checks = [Depends(require_token)] if settings.token is not None else []
     for area in (meta, runs, jobs, store):
-        app.include_router(area.router, prefix="/api", dependencies=[Depends(require_token)])
+        app.include_router(area.router, prefix="/api", dependencies=checks, responses=common)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
@@ -135,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(plotly_path(), media_type="application/javascript")
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(Guard, max_body=settings.max_body)
+    app.add_middleware(Guard, max_body=settings.max_body, loopback_only=settings.token is None)
     return app
 
 

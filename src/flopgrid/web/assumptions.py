@@ -46,7 +46,7 @@ Share = Annotated[float, Field(ge=0, le=1)]
 class Assumptions(BaseModel):
     """Key assumptions of a scenario; a field left out (null) keeps the scenario's own value."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     budget: Annotated[float, Field(gt=0, le=1e15)] | None = Field(
         default=None, description="Committed financing, in billion USD (real 2024)."
@@ -74,6 +74,11 @@ class AssumptionError(ScenarioError):
     def __init__(self, field: str, message: str, scenario_path: str | None = None) -> None:
         super().__init__(message, path=scenario_path)
         self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its own arguments when it crosses from a sandbox worker process (the default
+        # would call the class with the formatted message alone).
+        return (type(self), (self.field, self.message, self.path))
 
 
 def current(scenario: Scenario) -> dict[str, Any]:

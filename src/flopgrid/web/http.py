@@ -1,13 +1,16 @@
 """HTTP plumbing of the web app: JSON without NaN, 422 details that name the field, and the ASGI
-middleware that caps request bodies (the token is checked by :func:`flopgrid.web.auth.require_token`)."""
+middleware that checks the ``Host`` header and caps request bodies (the token is checked by
+:func:`flopgrid.web.auth.require_token`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from flopgrid.errors import FlopgridError, ScenarioError
 from flopgrid.jsonable import jsonable
@@ -73,6 +76,47 @@ def error_detail(
     return {"loc": list(prefix), "msg": str(exc), "type": "value_error"}
 
 
+class ErrorBody(BaseModel):
+    """The body of a 4xx answer other than a 422: what went wrong, in one line."""
+
+    detail: str
+
+
+#: What each error status of the API means, for the OpenAPI schema.
+ERRORS: dict[int, str] = {
+    400: "The Host header does not name this machine (a server without a token answers only "
+    "localhost, 127.0.0.1 and [::1])",
+    401: "The server has a token and the request does not carry it",
+    404: "No such job, run, scenario, or no run store on this server",
+    409: "The job is not done yet",
+    413: "The request body is larger than the server's limit",
+    422: "The request or the scenario it describes is not valid; each entry names the field",
+    429: "The server is busy (job queue or scenario readers full); retry later",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses (422 keeps FastAPI's validation schema)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        out[code] = {"description": ERRORS[code]}
+        if code != 422:
+            out[code]["model"] = ErrorBody
+    return out
+
+
+#: A CSV or Parquet download, for the OpenAPI schema.
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The results as a CSV or Parquet attachment (long format)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
 def unprocessable(*details: dict[str, Any]) -> SafeJSONResponse:
     return SafeJSONResponse({"detail": list(details)}, status_code=422)
 
@@ -89,18 +133,63 @@ class Problem(Exception):
 # ------------------------------------------------------------------------------------- middleware
 
 
-class Guard:
-    """Pure ASGI middleware: the body-size cap."""
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header, without its port: ``[::1]:8000`` → ``::1``.
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    >>> host_name("LocalHost:8000"), host_name("[::1]:8000"), host_name("127.0.0.1")
+    ('localhost', '::1', '127.0.0.1')
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return name.rstrip(".")
+
+
+def is_loopback_name(host: str) -> bool:
+    """Whether a ``Host`` header names this machine: ``localhost``, ``127.0.0.1``, ``[::1]`` (any port).
+
+    >>> is_loopback_name("localhost:8000"), is_loopback_name("[::1]"), is_loopback_name("evil.example")
+    (True, True, False)
+    """
+    name = host_name(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+#: What a request naming another host is told (400).
+FOREIGN_HOST = (
+    "this server answers only requests for localhost, 127.0.0.1 or [::1] (it has no token); got Host: {}"
+)
+
+
+class Guard:
+    """Pure ASGI middleware: the ``Host`` check and the body-size cap.
+
+    A server without a token answers only requests whose ``Host`` names the loopback interface:
+    a web page on another site that points its own name at 127.0.0.1 (DNS rebinding) sends its own
+    name as ``Host`` and is refused, so it cannot reach the API from the user's browser. A server
+    with a token accepts any ``Host`` (the token protects it; it may be bound to a public address).
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int, loopback_only: bool = True) -> None:
         self.app = app
         self.max_body = max_body
+        self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.loopback_only and not is_loopback_name(headers.get("host", "")):
+            shown = headers.get("host", "(none)")[:100]
+            await _reply(send, 400, FOREIGN_HOST.format(shown))
+            return
         limit = self.max_body
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:

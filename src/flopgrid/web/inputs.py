@@ -8,6 +8,7 @@ carry line numbers), from a private temporary file whose name is replaced by ``u
 
 from __future__ import annotations
 
+import json
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -39,7 +40,17 @@ class ScenarioInput(BaseModel):
     ``yaml`` (the text of a scenario file); with neither, the default scenario (``seed-7t``) is used.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        # The schema says what _one_source checks: scenario and yaml are not both given (non-null).
+        json_schema_extra={
+            "not": {
+                "required": ["scenario", "yaml"],
+                "properties": {"scenario": {"not": {"type": "null"}}, "yaml": {"not": {"type": "null"}}},
+            }
+        },
+    )
 
     scenario: Annotated[str, Field(max_length=200)] | dict[str, Any] | None = Field(
         default=None,
@@ -50,6 +61,20 @@ class ScenarioInput(BaseModel):
         default=None, description="The text of a scenario YAML file (an upload)."
     )
     assumptions: Assumptions | None = Field(default=None, description="Edits of the key assumptions.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode(cls, data: Any) -> Any:
+        # JSON can carry a lone surrogate ("\ud800") that no UTF-8 file, store or response can:
+        # refuse it here rather than fail when the name is written out.
+        try:
+            json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"the request holds a lone surrogate ({exc.object[exc.start : exc.end]!a}), "
+                "which is not valid Unicode text"
+            ) from None
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> ScenarioInput:
@@ -97,6 +122,11 @@ def from_yaml(text: str, file: str = UPLOAD) -> Scenario:
     return scenario.model_copy(update={"source_file": file})
 
 
+def trusted(request: ScenarioInput) -> bool:
+    """Whether the request names a shipped scenario (whose text is ours) rather than sending one."""
+    return request.yaml is None and not isinstance(request.scenario, dict)
+
+
 def load(request: ScenarioInput) -> Scenario:
     """The scenario a request describes, with its assumptions applied and validated."""
     if request.yaml is not None:
@@ -133,7 +163,7 @@ class CompareItem(ScenarioInput):
 
 
 class CompareRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     scenarios: list[CompareItem] = Field(min_length=2, max_length=4)
     charts: bool = True
 
@@ -151,7 +181,7 @@ SweepField = Literal["budget", "fabs", "campus_gw", "start", "end"]
 
 
 class Sweep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     assumption: SweepField
     values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
         min_length=1, max_length=MAX_SWEEP_VALUES

@@ -4,6 +4,11 @@ A bounded queue feeds a small pool of worker threads. Each job reports progress 
 that is also where cancellation lands: a cancelled job's next progress report raises
 :class:`JobCancelled`, so the engine stops at its next block of samples rather than running to the end.
 Finished jobs are kept (up to ``keep``) so clients can fetch their results.
+
+Cancelling and recording cannot both win: a job calls :meth:`Job.begin_recording` before it writes
+its run to the store. A cancel that comes first stops the job there, and nothing is recorded; a cancel
+that comes after leaves the job to finish, and it ends ``done`` with the message
+:data:`DONE_BEFORE_CANCEL`, so a client never sees "cancelled" for a run that is in the store.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from flopgrid.errors import FlopgridError, ScenarioError
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
 ACTIVE: tuple[Status, ...] = ("queued", "running")
+
+
+#: The message of a job that a cancel reached only once its run was being recorded.
+DONE_BEFORE_CANCEL = "done before cancel: the run was already being recorded when the cancel came"
 
 
 class JobCancelled(Exception):
@@ -54,6 +63,21 @@ class Job:
     error: dict[str, Any] | None = None
     outcome: Outcome | None = None
     cancel_requested: threading.Event = field(default_factory=threading.Event)
+    #: Set by :meth:`begin_recording`: from then on a cancel no longer stops the job.
+    recording: bool = False
+    #: A cancel came while the job was recording.
+    cancel_too_late: bool = False
+    #: Orders cancels against the start of the job and of its recording.
+    guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def begin_recording(self) -> None:
+        """Cross the point after which the job's run is written: raise :class:`JobCancelled` if a
+        cancel came first, else make later cancels finish as :data:`DONE_BEFORE_CANCEL`."""
+        with self.guard:
+            if self.cancel_requested.is_set():
+                raise JobCancelled
+            self.recording = True
+            self.message = "recording the run"
 
     def report(self, done: float, total: float, message: str | None = None) -> None:
         """Record progress; raise :class:`JobCancelled` when the job was cancelled meanwhile."""
@@ -131,9 +155,10 @@ class JobManager:
             del self._jobs[job.id]
 
     def _run(self, job: Job, work: Work) -> None:
-        if job.cancel_requested.is_set():
-            return
-        job.status, job.started, job.message = "running", time.time(), "running"
+        with job.guard:
+            if job.cancel_requested.is_set():
+                return
+            job.status, job.started, job.message = "running", time.time(), "running"
         try:
             job.outcome = work(job)
         except JobCancelled:
@@ -153,7 +178,9 @@ class JobManager:
             job.status, job.message = "failed", f"internal error: {type(exc).__name__}: {exc}"
             job.error = {"msg": job.message, "path": None, "line": None}
         else:
-            job.status, job.progress, job.message = "done", 1.0, "done"
+            with job.guard:
+                job.status, job.progress = "done", 1.0
+                job.message = DONE_BEFORE_CANCEL if job.cancel_too_late else "done"
         finally:
             job.finished = time.time()
 
@@ -165,9 +192,16 @@ class JobManager:
         return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def cancel(self, job_id: str) -> Job:
-        """Ask a job to stop: a queued job never starts, a running one stops at its next report."""
+        """Ask a job to stop: a queued job never starts, a running one stops at its next report, and
+        one already recording its run finishes (as :data:`DONE_BEFORE_CANCEL`)."""
         job = self._jobs[job_id]
-        if job.status in ACTIVE:
+        with job.guard:
+            if job.status not in ACTIVE:
+                return job
+            if job.recording:
+                job.cancel_too_late = True
+                job.message = "recording the run; it will be done before the cancel"
+                return job
             job.cancel_requested.set()
             if job.status == "queued":
                 job.status, job.message, job.finished = (

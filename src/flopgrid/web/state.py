@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
@@ -17,10 +18,12 @@ from cachetools import LRUCache
 from fastapi import Depends, Request
 
 from flopgrid.errors import ScenarioError
+from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
-from flopgrid.web.inputs import RunRequest, load
+from flopgrid.web.inputs import RunRequest, ScenarioInput, load, trusted
 from flopgrid.web.jobs import JobManager
 from flopgrid.web.runs import Runs
+from flopgrid.web.sandbox import Sandbox
 
 MAX_BODY = 2_000_000
 MAX_SYNC_SAMPLES = 10_000
@@ -29,6 +32,11 @@ MAX_JOB_SAMPLES = 50_000
 CACHE_ITEMS, CACHE_BYTES = 64, 20_000_000
 #: Largest rendered simulate response kept for identical requests.
 RENDERED_BYTES = 2_000_000
+#: Most samples of a run recorded in the store, as the CLI (``flopgrid run``) does: a run keeps every
+#: sample, and a 5,000-sample run (21.6 M rows) cannot be read back in bounded memory.
+RECORD_SAMPLES = 1_000
+#: Seconds a synchronous simulation may run; it stops at its next block of samples past this.
+SIMULATE_SECONDS = 120.0
 
 
 @dataclass
@@ -44,6 +52,14 @@ class Settings:
     max_jobs: int = 8
     #: Synchronous simulations computed at once (the others queue).
     compute_slots: int = 2
+    #: Processes reading untrusted scenarios (uploads, mappings), and the limits of one reading.
+    readers: int = 2
+    read_seconds: float = 5.0
+    read_bytes: int = 1_000_000_000
+    #: Time limit of one synchronous simulation.
+    simulate_seconds: float = SIMULATE_SECONDS
+    #: Most samples of a run recorded in the run store (above, the run is not recorded).
+    record_samples: int = RECORD_SAMPLES
 
 
 class Services:
@@ -61,8 +77,12 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.jobs = JobManager(max_active=settings.max_jobs)
+        self.sandbox = Sandbox(
+            workers=settings.readers, seconds=settings.read_seconds, memory=settings.read_bytes
+        )
         self.runs = Runs(settings.store_path, enabled=settings.record)
-        #: Results by (scenario hash, samples, seed).
+        #: Results by (scenario hash, samples, seed): the hash of the validated scenario, which tells
+        #: NaN from Infinity (a JSON encoding of the request would not).
         self.results: LRUCache[tuple[str, int, int], xr.Dataset] = LRUCache(maxsize=CACHE_ITEMS)
         # Identical requests (a slider moved back, a shared permalink, many viewers) get the same bytes.
         self.rendered: LRUCache[str, bytes] = LRUCache(maxsize=CACHE_ITEMS)
@@ -73,7 +93,20 @@ class Services:
     def close(self) -> None:
         """Stop the jobs and the background recorder (at the app's shutdown)."""
         self.jobs.shutdown()
+        self.sandbox.close()
         self.runs.close()
+
+    def load(self, request: ScenarioInput) -> Scenario:
+        """The scenario a request describes, validated; untrusted content is read in the sandbox.
+
+        A shipped scenario with edited assumptions is read here (its text is ours and the
+        assumptions are bounded by their model); YAML text or a mapping from the client is read in a
+        worker process with a time and memory limit (:class:`~flopgrid.web.sandbox.Sandbox`).
+        """
+        if trusted(request):
+            return load(request)
+        scenario: Scenario = self.sandbox.call(load, request)
+        return scenario
 
     def check_samples(self, samples: int, limit: int) -> None:
         """Raise a 422 (``ScenarioError`` on ``samples``) above ``limit``."""
@@ -85,27 +118,48 @@ class Services:
         with self.lock:
             return self.rendered.get(key)
 
+    def deadline(self, started: float) -> Callable[[int, int], None]:
+        """A ``progress`` callback that stops a simulation past :attr:`Settings.simulate_seconds`."""
+        limit = self.settings.simulate_seconds
+
+        def check(done: int, total: int) -> None:
+            if time.perf_counter() - started > limit:
+                raise ScenarioError(
+                    f"the simulation ran past the server's limit of {limit:g} s after {done:,} of "
+                    f"{total:,} samples; use fewer samples or a background job (POST /api/jobs)",
+                    path="samples",
+                )
+
+        return check
+
     def keep_body(self, key: str, body: bytes) -> None:
         """Keep a rendered response for identical requests, unless it is too large."""
         if len(body) <= RENDERED_BYTES:
             with self.lock:
                 self.rendered[key] = body
 
-    def run_simulation(self, request: RunRequest, record_now: bool = False) -> tuple[xr.Dataset, str | None]:
+    def run_simulation(
+        self, request: RunRequest, record_now: bool = False, scenario: Scenario | None = None
+    ) -> tuple[xr.Dataset, str | None]:
         """Simulate (or reuse an identical recent run); returns the results and how the run was
-        recorded: its run id when ``record_now``, else ``"queued"``, ``"cached"``, ``"off"`` or
-        ``"skipped"`` (see :meth:`Runs.record_later`)."""
-        scenario = load(request)
+        recorded: its run id when ``record_now``, else ``"queued"``, ``"cached"``, ``"off"``,
+        ``"skipped"`` (see :meth:`Runs.record_later`) or ``"too-large"`` (more samples than
+        :attr:`Settings.record_samples`). ``scenario`` is the request's, when already loaded."""
+        scenario = scenario or self.load(request)
         key = (scenario.content_hash(), request.samples, request.seed)
         with self.lock:
             hit = self.results.get(key)
         if hit is None:
             started = time.perf_counter()
-            ds = simulate(scenario, samples=request.samples, seed=request.seed)
+            ds = simulate(
+                scenario, samples=request.samples, seed=request.seed, progress=self.deadline(started)
+            )
             elapsed: float | None = time.perf_counter() - started
         else:
             ds, elapsed = hit, None
-        if record_now:
+        if request.samples > self.settings.record_samples:
+            recorded: str | None = "too-large"
+        elif record_now:
             recorded = self.runs.record(
                 ds, scenario, engine="simulate", seed=request.seed, samples=request.samples
             )

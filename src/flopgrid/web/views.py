@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
 import pandas as pd
 import xarray as xr
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from flopgrid import charts
 from flopgrid.library import load_library
@@ -69,15 +70,31 @@ def describe(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+#: Rows of a CSV download rendered at a time: the response streams, one block in memory at once.
+CSV_ROWS = 50_000
+
+
+def csv_blocks(frame: pd.DataFrame, rows: int = CSV_ROWS) -> Iterator[bytes]:
+    """A frame as CSV bytes, ``rows`` rows at a time (the header first).
+
+    >>> b"".join(csv_blocks(pd.DataFrame({"a": [1, 2, 3]}), rows=2)).decode().split()
+    ['a', '1', '2', '3']
+    """
+    for start in range(0, max(len(frame), 1), rows):
+        yield frame.iloc[start : start + rows].to_csv(index=False, header=start == 0).encode()
+
+
 def download(frame: pd.DataFrame, fmt: Format, stem: str) -> Response:
-    """A frame as a CSV or Parquet attachment named after ``stem``."""
+    """A frame as a CSV (streamed) or Parquet attachment named after ``stem``."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) or "results"
     if fmt == "csv":
-        return Response(
-            frame.to_csv(index=False),
+        return StreamingResponse(
+            csv_blocks(frame),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
+    # Parquet is written whole (its footer indexes the row groups); its size is bounded by the
+    # sample limits and it is several times smaller than the CSV.
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return Response(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import pandas as pd
+import xarray as xr
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
@@ -14,8 +15,8 @@ from flopgrid.plan import plan as run_plan
 from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
 from flopgrid.uncertainty import sensitivity as analyse
-from flopgrid.web.http import Problem
-from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, load, swept
+from flopgrid.web.http import DOWNLOAD, Problem, responses
+from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
 from flopgrid.web.views import download, frame_records, plan_view, run_view
@@ -25,7 +26,14 @@ router = APIRouter(tags=["jobs"])
 
 def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callable[[Job], Outcome]:
     """The work of a job of the requested kind, to run on the job manager's thread."""
-    runs = state.runs
+
+    def record(job: Job, ds: xr.Dataset, engine: str, samples: int) -> str | None:
+        # A run with more samples than the store can read back is not recorded (as in the CLI).
+        if samples > state.settings.record_samples:
+            return None
+        job.begin_recording()
+        return state.runs.record(ds, scenario, engine=engine, seed=request.seed, samples=samples)
+
     if request.kind == "montecarlo":
 
         def montecarlo(job: Job) -> Outcome:
@@ -36,7 +44,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 seed=request.seed,
                 progress=lambda done, total: job.report(done, total, f"{done:,} of {total:,} samples"),
             )
-            run_id = runs.record(ds, scenario, engine="simulate", seed=request.seed, samples=request.samples)
+            run_id = record(job, ds, "simulate", request.samples)
             return Outcome(ds, {**run_view(ds, False), "run_id": run_id})
 
         return montecarlo
@@ -46,7 +54,7 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
             job.report(0, 1, "building and solving the linear program (HiGHS)")
             ds = run_plan(scenario)
             job.report(1, 1, "solved")
-            run_id = runs.record(ds, scenario, engine="plan", seed=request.seed, samples=1)
+            run_id = record(job, ds, "plan", 1)
             return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
 
         return plan
@@ -104,10 +112,10 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
     return sweep_work
 
 
-@router.post("/jobs", status_code=202, summary="Start a background job")
+@router.post("/jobs", status_code=202, summary="Start a background job", responses=responses(429))
 def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
     state.check_samples(request.samples, state.settings.max_job_samples)
-    scenario = load(request)
+    scenario = state.load(request)
     if request.sweep is not None:
         # Check every value up front, so a bad one is a 422 now, not a failed job later.
         for i, value in enumerate(request.sweep.values):
@@ -132,12 +140,12 @@ def find_job(state: Services, job_id: str) -> Job:
         raise Problem(404, f"no job {job_id!r}") from None
 
 
-@router.get("/jobs/{job_id}", summary="A job's status, progress and result")
+@router.get("/jobs/{job_id}", summary="A job's status, progress and result", responses=responses(404))
 def get_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     return find_job(state, job_id).public()
 
 
-@router.delete("/jobs/{job_id}", summary="Cancel a job")
+@router.delete("/jobs/{job_id}", summary="Cancel a job", responses=responses(404))
 def cancel_job(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     find_job(state, job_id)
     return state.jobs.cancel(job_id).public()
@@ -151,7 +159,7 @@ def finished_results(state: Services, job_id: str) -> Job:
     return job
 
 
-@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job")
+@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409))
 def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     job = finished_results(state, job_id)
     assert job.outcome is not None
@@ -160,7 +168,11 @@ def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     return {"charts": charts.figures(job.outcome.results)}
 
 
-@router.get("/jobs/{job_id}/download", summary="Download a finished job's results")
+@router.get(
+    "/jobs/{job_id}/download",
+    summary="Download a finished job's results",
+    responses=DOWNLOAD | responses(404, 409),
+)
 def job_download(job_id: JobId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
     job = finished_results(state, job_id)
     assert job.outcome is not None

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 import flopgrid
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import shipped_scenarios
-from flopgrid.web.http import Problem, json_bytes
-from flopgrid.web.inputs import MAX_SWEEP_VALUES, ScenarioInput, load, shipped
+from flopgrid.web.http import Problem, json_bytes, responses
+from flopgrid.web.inputs import MAX_SWEEP_VALUES, ScenarioInput, shipped
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import describe
 
@@ -28,6 +28,7 @@ def health(state: ServicesDep) -> dict[str, Any]:
         "capabilities": {
             "store": state.runs.available(),
             "recorder": state.runs.status(),
+            "readers": state.sandbox.status(),
             # Both ship with flopgrid; the keys stay for clients written against older servers.
             "planner": True,
             "sensitivity": True,
@@ -38,6 +39,9 @@ def health(state: ServicesDep) -> dict[str, Any]:
             "max_job_samples": settings.max_job_samples,
             "max_jobs": settings.max_jobs,
             "max_sweep_values": MAX_SWEEP_VALUES,
+            "max_recorded_samples": settings.record_samples,
+            "read_seconds": settings.read_seconds,
+            "simulate_seconds": settings.simulate_seconds,
         },
         "auth": settings.token is not None,
     }
@@ -73,7 +77,17 @@ async def library_tables() -> Response:
     return Response(library_bytes(None, "json"), media_type="application/json")
 
 
-@router.get("/library/{table}", tags=["library"], summary="One library table, with sources")
+@router.get(
+    "/library/{table}",
+    tags=["library"],
+    summary="One library table, with sources",
+    responses={
+        200: {
+            "description": "The table as JSON, or as CSV with format=csv",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def library_table(
     table: Annotated[Literal[TABLES], PathParam(description="A library table")],  # type: ignore[valid-type]
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -95,13 +109,23 @@ def scenarios() -> list[dict[str, Any]]:
     return [{"name": n, "description": shipped(n).description} for n in shipped_scenarios()]
 
 
-@router.get("/scenarios/{name}", tags=["scenarios"], summary="A shipped scenario and its key assumptions")
+@router.get(
+    "/scenarios/{name}",
+    tags=["scenarios"],
+    summary="A shipped scenario and its key assumptions",
+    responses=responses(404),
+)
 def scenario(name: Annotated[str, PathParam(max_length=200)]) -> dict[str, Any]:
     if name not in shipped_scenarios():
         raise Problem(404, f"no shipped scenario {name!r}; known: {', '.join(shipped_scenarios())}")
     return describe(shipped(name))
 
 
-@router.post("/validate", tags=["scenarios"], summary="Validate a scenario (with edited assumptions)")
-def validate(request: ScenarioInput) -> dict[str, Any]:
-    return {"valid": True, **describe(load(request))}
+@router.post(
+    "/validate",
+    tags=["scenarios"],
+    summary="Validate a scenario (with edited assumptions)",
+    responses=responses(429),
+)
+def validate(request: ScenarioInput, state: ServicesDep) -> dict[str, Any]:
+    return {"valid": True, **describe(state.load(request))}

@@ -12,19 +12,25 @@ from fastapi.responses import Response
 
 from flopgrid import charts
 from flopgrid.errors import FlopgridError
-from flopgrid.web.http import SafeJSONResponse, error_detail, json_bytes, unprocessable
+from flopgrid.web.http import DOWNLOAD, SafeJSONResponse, error_detail, json_bytes, responses, unprocessable
 from flopgrid.web.inputs import CompareRequest, Format, RunRequest, SimulateRequest
+from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import download, run_view
 
 router = APIRouter(tags=["runs"])
 
 
-@router.post("/simulate", summary="Simulate synchronously (up to the sync sample limit)")
+@router.post(
+    "/simulate", summary="Simulate synchronously (up to the sync sample limit)", responses=responses(429)
+)
 def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     state.check_samples(request.samples, state.settings.max_sync_samples)
     started = time.perf_counter()
-    key = request.model_dump_json()
+    scenario = state.load(request)
+    # Keyed on the validated scenario's hash: a JSON dump of the request would encode NaN and
+    # Infinity alike (as null), and one would be served the other's answer.
+    key = json.dumps([scenario.content_hash(), request.samples, request.seed, request.charts])
     cached = state.cached_body(key)
     recorded: str | None = "cached"
     if cached is None:
@@ -34,7 +40,7 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
             # A request that waited may find its answer rendered meanwhile by an identical one.
             cached = state.cached_body(key)
             if cached is None:
-                ds, recorded = state.run_simulation(request)
+                ds, recorded = state.run_simulation(request, scenario=scenario)
                 body = json_bytes(run_view(ds, request.charts))
             else:
                 body = cached
@@ -47,7 +53,11 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     return Response(head[:-1] + b"," + body[1:], media_type="application/json")
 
 
-@router.post("/simulate/download", summary="Simulate and download every variable")
+@router.post(
+    "/simulate/download",
+    summary="Simulate and download every variable",
+    responses=DOWNLOAD | responses(429),
+)
 def simulate_download(
     request: RunRequest, state: ServicesDep, format: Annotated[Format, Query()] = "csv"
 ) -> Response:
@@ -56,7 +66,7 @@ def simulate_download(
     return download(ds.flopgrid.long_frame(), format, f"{ds.attrs.get('scenario', 'results')}")
 
 
-@router.post("/compare", summary="Compare 2–4 scenarios side by side")
+@router.post("/compare", summary="Compare 2–4 scenarios side by side", responses=responses(429))
 def compare(request: CompareRequest, state: ServicesDep) -> Response:
     results: dict[str, xr.Dataset] = {}
     errors = []
@@ -65,6 +75,8 @@ def compare(request: CompareRequest, state: ServicesDep) -> Response:
             ds, _ = state.run_simulation(
                 RunRequest(scenario=item.scenario, yaml=item.yaml, assumptions=item.assumptions)
             )
+        except SandboxBusy:
+            raise
         except FlopgridError as exc:
             source = "yaml" if getattr(exc, "file", None) == "upload.yaml" else "scenario"
             errors.append(error_detail(exc, ("body", "scenarios", i), source))

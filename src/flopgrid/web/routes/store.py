@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from flopgrid.web.http import DOWNLOAD, responses
 from flopgrid.web.inputs import Format, RunId
 from flopgrid.web.state import ServicesDep
 from flopgrid.web.views import download, frame_records, run_view
 
-router = APIRouter(tags=["store"])
+# Every store route answers 404 on a server without a store, and for an unknown run.
+router = APIRouter(tags=["store"], responses=responses(404))
 
 
 @router.get("/runs", summary="Runs recorded in the run store")
@@ -37,7 +39,7 @@ def run_charts(run_id: RunId, state: ServicesDep) -> dict[str, Any]:
     return run_view(state.runs.load(run_id), True)
 
 
-@router.get("/runs/{run_id}/download", summary="Download a stored run")
+@router.get("/runs/{run_id}/download", summary="Download a stored run", responses=DOWNLOAD)
 def run_download(run_id: RunId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
     return download(state.runs.load(run_id).flopgrid.long_frame(), format, f"run-{run_id}")
 
