@@ -37,6 +37,7 @@ def dumps(value: Any) -> str:
 
 
 def coord_kind(values: np.ndarray) -> str:
+    """How a coordinate is stored: "int", "float" or "str", from its dtype."""
     if values.dtype.kind in "iu":
         return "int"
     if values.dtype.kind == "f":

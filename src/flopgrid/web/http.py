@@ -26,7 +26,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class SafeJSONResponse(JSONResponse):
+    """A JSON response that cleans its content first (numpy values, NaN and infinities as null)."""
+
     def render(self, content: Any) -> bytes:
+        """The content as JSON bytes, through :func:`flopgrid.jsonable.jsonable`."""
         return super().render(jsonable(content))
 
 
@@ -118,6 +121,7 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
 
 
 def unprocessable(*details: dict[str, Any]) -> SafeJSONResponse:
+    """A 422 answer with the given error details (FastAPI's validation-error shape)."""
     return SafeJSONResponse({"detail": list(details)}, status_code=422)
 
 

@@ -148,6 +148,8 @@ Format = Literal["csv", "parquet"]
 
 
 class RunRequest(ScenarioInput):
+    """A scenario to run, with its samples and seed."""
+
     samples: Annotated[int, Field(ge=1)] = Field(
         default=1, description="Monte Carlo samples (1: deterministic)."
     )
@@ -155,14 +157,20 @@ class RunRequest(ScenarioInput):
 
 
 class SimulateRequest(RunRequest):
+    """A synchronous simulation, optionally with the dashboard's charts."""
+
     charts: bool = Field(default=False, description="Include the dashboard's Plotly figures.")
 
 
 class CompareItem(ScenarioInput):
+    """One scenario of a comparison, with the label its lines carry."""
+
     label: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
 class CompareRequest(BaseModel):
+    """Two to four scenarios to simulate and compare side by side."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
     scenarios: list[CompareItem] = Field(min_length=2, max_length=4)
     charts: bool = True
@@ -181,6 +189,8 @@ SweepField = Literal["budget", "fabs", "campus_gw", "start", "end"]
 
 
 class Sweep(BaseModel):
+    """A sweep job's one assumption and the values it takes."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
     assumption: SweepField
     values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
@@ -189,6 +199,8 @@ class Sweep(BaseModel):
 
 
 class JobRequest(RunRequest):
+    """A background job: a Monte Carlo run, a plan, a sensitivity analysis or a sweep."""
+
     kind: Literal["montecarlo", "plan", "sensitivity", "sweep"]
     sweep: Sweep | None = Field(default=None, description="For kind 'sweep': the assumption and its values.")
     output: Annotated[str, Field(min_length=1, max_length=100)] = Field(

@@ -132,6 +132,7 @@ class JobManager:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flopgrid-job")
 
     def submit(self, kind: str, description: str, work: Work) -> Job:
+        """Queue a job and start it on the pool; refused (429) when too many jobs are active."""
         with self._lock:
             active = sum(job.status in ACTIVE for job in self._jobs.values())
             if active >= self.max_active:
@@ -189,6 +190,7 @@ class JobManager:
         return self._jobs[job_id]
 
     def list(self) -> list[Job]:
+        """Every job, newest first."""
         return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def cancel(self, job_id: str) -> Job:
@@ -214,6 +216,7 @@ class JobManager:
         return job
 
     def shutdown(self) -> None:
+        """Cancel the active jobs and stop the pool (the server is stopping)."""
         for job in list(self._jobs.values()):
             if job.status in ACTIVE:
                 job.cancel_requested.set()

@@ -68,6 +68,7 @@ class Runs:
         return self._store
 
     def available(self) -> bool:
+        """Whether this server has a run store (not started with --no-store)."""
         return self.enabled
 
     def record(
@@ -180,22 +181,27 @@ class Runs:
                 raise RunsUnavailable(message) from None
 
     def list(self, limit: int | None = None) -> pd.DataFrame:
+        """The stored runs, newest first (at most ``limit``)."""
         frame: pd.DataFrame = self._call("list", limit)
         return frame
 
     def show(self, run_id: str) -> dict[str, Any]:
+        """One run's metadata and headline totals."""
         shown: dict[str, Any] = self._call("show", run_id)
         return shown
 
     def load(self, run_id: str) -> xr.Dataset:
+        """One run's Results, as recorded."""
         ds: xr.Dataset = self._call("load", run_id)
         return ds
 
     def diff(self, a: str, b: str) -> pd.DataFrame:
+        """The headline totals of two runs side by side."""
         frame: pd.DataFrame = self._call("diff", a, b)
         return frame
 
     def delete(self, run_id: str) -> None:
+        """Delete a stored run."""
         self._call("delete", run_id)
 
     def close(self, timeout: float = 30.0) -> None:
