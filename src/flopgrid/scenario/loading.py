@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from flopgrid.errors import ScenarioError
 from flopgrid.library import Library, load_library
 from flopgrid.scenario.checks import check_names, validation_error
-from flopgrid.scenario.overrides import explicit_distributions, resolve_overrides
-from flopgrid.scenario.reader import read_yaml
+from flopgrid.scenario.overrides import check_correlations, explicit_distributions, resolve_overrides
+from flopgrid.scenario.reader import check_data, read_yaml
 from flopgrid.scenario.schema import Scenario
 
 
@@ -47,6 +47,8 @@ def load_scenario(
     if source is None:
         source = "seed-7t"
     if isinstance(source, Mapping):
+        # The reader's caps (depth, size, string length, lone surrogates) for data not read from YAML.
+        check_data(source)
         data: Any = dict(source)
     else:
         data, lines, file = read_yaml(
@@ -65,6 +67,7 @@ def load_scenario(
     # Parameter overrides and distributions are checked by resolving them once; errors carry the path.
     resolve_overrides(scenario, library, lines)
     explicit_distributions(scenario, library, lines)
+    check_correlations(scenario, library, lines)
     return scenario
 
 
