@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from flopgrid.errors import ScenarioError, UnitError, clean_loc, format_path, shorten, suggest
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import read_yaml
-from flopgrid.units import parse_quantity, ureg
+from flopgrid.units import parse_quantity, parse_unit, read_quantity, ureg
 
 #: Verdicts, from best to worst; a claim takes its worst check's.
 VERDICTS = ("consistent", "stretched", "implausible", "internally inconsistent")
@@ -59,7 +59,7 @@ def quantity(value: Any) -> Q:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise UnitError(f"expected a quantity such as '5 GW' or a number, got {shorten(value)}")
     if isinstance(value, int | float):
-        return cast(Q, ureg.Quantity(float(value), "dimensionless"))
+        return cast(Q, read_quantity(value))
     problems = []
     for unit in BASE_UNITS:
         try:
@@ -315,9 +315,46 @@ def from_validation_error(exc: ValidationError, file: str, lines: dict[tuple[Any
     return ClaimsError(message, file=file, path=format_path(loc) or None, line=line)
 
 
+#: Longest expression read; the seed ledger's longest is under 100 characters.
+MAX_EXPRESSION_CHARS = 500
+#: Most parentheses open at once plus signs in an expression: each nests the parse one level deeper.
+MAX_EXPRESSION_DEPTH = 60
+
+
+def parse_expression(expr: str) -> ast.Expression:
+    """``expr`` parsed by :mod:`ast`, after caps on its length and nesting that keep the parser's time,
+    memory and recursion bounded (a long or deeply nested text made ``ast.parse`` raise MemoryError or
+    RecursionError).
+
+    Raises
+    ------
+    SyntaxError
+        For text that is too long, nested too deeply or not an expression; ``msg`` says which.
+
+    Examples
+    --------
+    >>> type(parse_expression("cost / chips").body).__name__
+    'BinOp'
+    """
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise SyntaxError(f"an expression of {len(expr):,} characters; at most {MAX_EXPRESSION_CHARS}")
+    depth = deepest = 0
+    for char in expr:
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    # Unary signs nest too ("- - - x"), one level each.
+    deepest += expr.count("-") + expr.count("+") + expr.count("~")
+    if deepest > MAX_EXPRESSION_DEPTH:
+        raise SyntaxError(f"more than {MAX_EXPRESSION_DEPTH} nested parentheses and signs")
+    try:
+        return ast.parse(expr, mode="eval")
+    except (ValueError, MemoryError, RecursionError) as exc:  # ValueError: a NUL character
+        raise SyntaxError(f"cannot parse ({type(exc).__name__})") from None
+
+
 def names_in(expr: str) -> set[str]:
     """The names an expression uses (``'chips * chip_power'`` → ``{'chips', 'chip_power'}``)."""
-    return {node.id for node in ast.walk(ast.parse(expr, mode="eval")) if isinstance(node, ast.Name)}
+    return {node.id for node in ast.walk(parse_expression(expr)) if isinstance(node, ast.Name)}
 
 
 def check_names(ledger: Ledger) -> None:
@@ -397,8 +434,8 @@ def check_names(ledger: Ledger) -> None:
                 )
         for k, implied in claim.implied.items():
             try:
-                ureg.Unit(implied.unit)
-            except Exception:
+                parse_unit(implied.unit)
+            except UnitError:
                 fail(
                     (*loc, "implied", k, "unit"),
                     f"unknown unit {shorten(implied.unit)}; write e.g. 'USD/chip' or 'kW/chip'",
