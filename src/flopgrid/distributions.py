@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special
 from scipy.stats import qmc
 
-from flopgrid.errors import FlopgridError, UnitError
+from flopgrid.errors import FlopgridError, UnitError, shorten
 from flopgrid.library import ParameterSpec
 from flopgrid.units import parse_quantity
 
@@ -210,7 +210,9 @@ def distribution_from_spec(raw: Any, unit: str) -> Distribution:
         )
     kind = str(raw["dist"]).lower()
     if kind not in DISTRIBUTION_FIELDS:
-        raise ValueError(f"unknown dist {raw['dist']!r}; expected one of {', '.join(DISTRIBUTION_FIELDS)}")
+        raise ValueError(
+            f"unknown dist {shorten(raw['dist'])}; expected one of {', '.join(DISTRIBUTION_FIELDS)}"
+        )
     required, optional = DISTRIBUTION_FIELDS[kind]
     extra = set(raw) - {"dist", *required, *optional}
     missing = [name for name in required if name not in raw]
@@ -222,10 +224,8 @@ def distribution_from_spec(raw: Any, unit: str) -> Distribution:
         if name not in raw:
             assert default is not None
             return default
-        if name == "sigma":
-            return parse_quantity(raw[name], "dimensionless")
         try:
-            return parse_quantity(raw[name], unit)
+            return parse_quantity(raw[name], "dimensionless" if name == "sigma" else unit)
         except UnitError as exc:
             raise ValueError(f"{name}: {exc}") from None
 

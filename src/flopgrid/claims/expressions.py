@@ -14,11 +14,13 @@ from typing import Any, NoReturn, cast
 import numpy as np
 import pint
 
-from flopgrid.claims.schema import Q, quantity
-from flopgrid.errors import UnitError
-from flopgrid.units import ureg
+from flopgrid.claims.schema import Q, parse_expression, quantity
+from flopgrid.errors import UnitError, shorten
+from flopgrid.units import MAX_MAGNITUDE, ureg
 
 BINARY = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+#: Largest exponent after ``**`` (a growth over decades: ``(1 + g) ** 30``).
+MAX_POWER = 100
 
 
 def evaluate_expression(
@@ -56,6 +58,8 @@ def evaluate_expression(
             and isinstance(node.value, int | float)
             and not isinstance(node.value, bool)
         ):
+            if not abs(node.value) <= MAX_MAGNITUDE:  # also catches inf from a literal such as 1e400
+                fail(f"{shorten(expr)}: a number larger than {MAX_MAGNITUDE:g}")
             return float(node.value)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
@@ -66,10 +70,10 @@ def evaluate_expression(
             return -ev(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, BINARY):
             left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Pow):
-                if not isinstance(right, float):
-                    fail(f"an exponent must be a plain number in {expr!r}")
-                return left**right
+            if isinstance(node.op, ast.Pow) and not (isinstance(right, float) and abs(right) <= MAX_POWER):
+                fail(
+                    f"an exponent must be a plain number from -{MAX_POWER} to {MAX_POWER} in {shorten(expr)}"
+                )
             try:
                 # A ratio over samples may divide by zero in a few of them: those become inf/nan and
                 # drop out of the quantiles, rather than stopping the run.
@@ -80,12 +84,28 @@ def evaluate_expression(
                         return left - right
                     if isinstance(node.op, ast.Mult):
                         return left * right
+                    if isinstance(node.op, ast.Pow):
+                        return left**right
                     return left / right
             except pint.DimensionalityError as exc:
-                fail(f"{expr!r} adds or subtracts figures of different units ({exc})")
-        fail(f"{expr!r}: only + - * / ** of names, numbers and quoted quantities ('8760 hour') are allowed")
+                fail(f"{shorten(expr)} adds or subtracts figures of different units ({exc})")
+            except (ZeroDivisionError, OverflowError) as exc:
+                # Between plain numbers Python raises instead of giving inf: the figure is not finite.
+                fail(f"{shorten(expr)} has no finite value ({exc})")
+        fail(
+            f"{shorten(expr)}: only + - * / ** of names, numbers and quoted quantities ('8760 hour') "
+            "are allowed"
+        )
 
-    value = ev(ast.parse(expr, mode="eval"))
+    try:
+        tree = parse_expression(expr)
+    except SyntaxError as exc:
+        fail(f"cannot read the expression {shorten(expr)} ({exc.msg})")
+    value = ev(tree)
+    if np.ndim(getattr(value, "magnitude", value)) == 0 and not np.isfinite(
+        getattr(value, "magnitude", value)
+    ):
+        fail(f"{shorten(expr)} has no finite value")
     if not isinstance(value, pint.Quantity):
         value = ureg.Quantity(value, "dimensionless")
     if np.ndim(value.magnitude) == 0:

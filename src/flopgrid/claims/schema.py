@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, NoReturn, TypeAlias, cast
 import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from flopgrid.errors import ScenarioError, UnitError, clean_loc, format_path, suggest
+from flopgrid.errors import ScenarioError, UnitError, clean_loc, format_path, shorten, suggest
 from flopgrid.library import TABLES, load_library
 from flopgrid.scenario import read_yaml
-from flopgrid.units import parse_quantity, ureg
+from flopgrid.units import parse_quantity, parse_unit, read_quantity, ureg
 
 #: Verdicts, from best to worst; a claim takes its worst check's.
 VERDICTS = ("consistent", "stretched", "implausible", "internally inconsistent")
@@ -57,9 +57,9 @@ class ClaimsError(ScenarioError):
 def quantity(value: Any) -> Q:
     """A stated figure ("7000 billion USD", "5 GW", 0.25) as a pint quantity in base units."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise UnitError(f"expected a quantity such as '5 GW' or a number, got {value!r}")
+        raise UnitError(f"expected a quantity such as '5 GW' or a number, got {shorten(value)}")
     if isinstance(value, int | float):
-        return cast(Q, ureg.Quantity(float(value), "dimensionless"))
+        return cast(Q, read_quantity(value))
     problems = []
     for unit in BASE_UNITS:
         try:
@@ -69,7 +69,7 @@ def quantity(value: Any) -> Q:
     if all("cannot read" in p for p in problems):
         raise UnitError(problems[0])
     raise UnitError(
-        f"{value!r} has a unit flopgrid does not compare; use one of {', '.join(BASE_UNITS[:-1])} "
+        f"{shorten(value)} has a unit flopgrid does not compare; use one of {', '.join(BASE_UNITS[:-1])} "
         "(with prefixes, e.g. GW, billion USD) or a plain number"
     )
 
@@ -78,7 +78,8 @@ def quantity(value: Any) -> Q:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never a value (NaN passes every gt/ge check, as a comparison with it is False).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -188,7 +189,7 @@ class Input(_Strict):
         if self.library is not None:
             if not re.fullmatch(r"[A-Za-z_]+\.[^.]+\.[A-Za-z_]+", self.library):
                 raise ValueError(
-                    f"library: {self.library!r}: write table.item.parameter, e.g. macro.US.gdp or "
+                    f"library: {shorten(self.library)}: write table.item.parameter, e.g. macro.US.gdp or "
                     "accelerators.H100.price"
                 )
         elif self.year is not None:
@@ -244,7 +245,8 @@ class Ledger(_Strict):
     description: str = ""
     scenario: str | dict[str, Any] | None = None
     samples: Annotated[int, Field(ge=1, le=100_000)] = 500
-    seed: int = 0
+    #: A numpy seed: a non-negative integer.
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     tolerance: Annotated[float, Field(ge=0, le=1)] = TOLERANCE
     sources: dict[str, Source]
     inputs: dict[str, Input] = {}
@@ -303,21 +305,58 @@ def from_validation_error(exc: ValidationError, file: str, lines: dict[tuple[Any
     loc = clean_loc(tuple(error["loc"]))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}; see docs/claims.md for the fields a ledger takes"
+        message = f"unknown key {shorten(loc[-1])}; see docs/claims.md for the fields a ledger takes"
     elif error["type"] == "missing":
-        message = f"missing required field {loc[-1]!r}"
+        message = f"missing required field {shorten(loc[-1])}"
     elif error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "date":
-        message = f"a date is written YYYY, YYYY-MM or YYYY-MM-DD, got {error.get('input')!r}"
+        message = f"a date is written YYYY, YYYY-MM or YYYY-MM-DD, got {shorten(error.get('input'))}"
     elif "input" in error and error["type"] not in ("value_error",):
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {shorten(error['input'])})"
     # A missing field has no line of its own: point at the mapping that lacks it.
     line = line_of(lines, loc) or (line_of(lines, loc[:-1]) if len(loc) > 1 else None) or 1
     return ClaimsError(message, file=file, path=format_path(loc) or None, line=line)
 
 
+#: Longest expression read; the seed ledger's longest is under 100 characters.
+MAX_EXPRESSION_CHARS = 500
+#: Most parentheses open at once plus signs in an expression: each nests the parse one level deeper.
+MAX_EXPRESSION_DEPTH = 60
+
+
+def parse_expression(expr: str) -> ast.Expression:
+    """``expr`` parsed by :mod:`ast`, after caps on its length and nesting that keep the parser's time,
+    memory and recursion bounded (a long or deeply nested text made ``ast.parse`` raise MemoryError or
+    RecursionError).
+
+    Raises
+    ------
+    SyntaxError
+        For text that is too long, nested too deeply or not an expression; ``msg`` says which.
+
+    Examples
+    --------
+    >>> type(parse_expression("cost / chips").body).__name__
+    'BinOp'
+    """
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise SyntaxError(f"an expression of {len(expr):,} characters; at most {MAX_EXPRESSION_CHARS}")
+    depth = deepest = 0
+    for char in expr:
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    # Unary signs nest too ("- - - x"), one level each.
+    deepest += expr.count("-") + expr.count("+") + expr.count("~")
+    if deepest > MAX_EXPRESSION_DEPTH:
+        raise SyntaxError(f"more than {MAX_EXPRESSION_DEPTH} nested parentheses and signs")
+    try:
+        return ast.parse(expr, mode="eval")
+    except (ValueError, MemoryError, RecursionError) as exc:  # ValueError: a NUL character
+        raise SyntaxError(f"cannot parse ({type(exc).__name__})") from None
+
+
 def names_in(expr: str) -> set[str]:
     """The names an expression uses (``'chips * chip_power'`` → ``{'chips', 'chip_power'}``)."""
-    return {node.id for node in ast.walk(ast.parse(expr, mode="eval")) if isinstance(node, ast.Name)}
+    return {node.id for node in ast.walk(parse_expression(expr)) if isinstance(node, ast.Name)}
 
 
 def check_names(ledger: Ledger) -> None:
@@ -340,11 +379,13 @@ def check_names(ledger: Ledger) -> None:
             )
         if (table, parameter, name) not in library.index:
             items = [i for (t, p, i) in library.index if t == table and p == parameter]
-            fail((*loc, "library"), f"{table} has no {parameter} for {name!r}.{suggest(name, items)}")
+            fail((*loc, "library"), f"{table} has no {parameter} for {shorten(name)}.{suggest(name, items)}")
 
     def check_name(loc: tuple[Any, ...], name: str) -> None:
         if not name.isidentifier() or keyword.iskeyword(name):
-            fail(loc, f"{name!r} cannot be used in expressions; use letters, digits and _ (e.g. us_gdp)")
+            fail(
+                loc, f"{shorten(name)} cannot be used in expressions; use letters, digits and _ (e.g. us_gdp)"
+            )
 
     for name, item in ledger.inputs.items():
         check_name(("inputs", name), name)
@@ -384,7 +425,10 @@ def check_names(ledger: Ledger) -> None:
             try:
                 names = names_in(expr)
             except SyntaxError as exc:
-                fail(where, f"cannot read the expression {expr!r} ({exc.msg}); write e.g. 'cost / chips'")
+                fail(
+                    where,
+                    f"cannot read the expression {shorten(expr)} ({exc.msg}); write e.g. 'cost / chips'",
+                )
             for unknown in sorted(names - set(known)):
                 fail(
                     where,
@@ -392,11 +436,11 @@ def check_names(ledger: Ledger) -> None:
                 )
         for k, implied in claim.implied.items():
             try:
-                ureg.Unit(implied.unit)
-            except Exception:
+                parse_unit(implied.unit)
+            except UnitError:
                 fail(
                     (*loc, "implied", k, "unit"),
-                    f"unknown unit {implied.unit!r}; write e.g. 'USD/chip' or 'kW/chip'",
+                    f"unknown unit {shorten(implied.unit)}; write e.g. 'USD/chip' or 'kW/chip'",
                 )
 
 

@@ -17,6 +17,7 @@ from flopgrid.commands.common import (
 from flopgrid.layout import axes_for
 from flopgrid.library import load_library
 from flopgrid.scenario import load_scenario
+from flopgrid.simulate import prepare
 
 
 def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
@@ -24,6 +25,10 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
     with user_errors():
         loaded = load_scenario(scenario)
         axes = axes_for(loaded, load_library())
+        if loaded.uncertainty.correlations:
+            # Which parameters a run draws is known once its sampling design is made: make it, so that
+            # check refuses the correlations a Monte Carlo run (run -n) would.
+            prepare(loaded, samples=2)
     resolved = loaded.model_dump(mode="json", exclude={"source_file"})
     info = {
         "valid": True,

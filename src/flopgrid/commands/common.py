@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flopgrid.errors import FlopgridError
@@ -54,7 +55,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except FlopgridError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # The message quotes user input: escape it, or "[/x]" in a name would be read as markup.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         raise typer.Exit(2) from None
 
 

@@ -15,9 +15,15 @@ The package is part of the core and imports no engine:
 
 from __future__ import annotations
 
-from flopgrid.scenario.loading import load_scenario, shipped_scenarios
-from flopgrid.scenario.overrides import Override, explicit_distributions, resolve_overrides, split_name
-from flopgrid.scenario.reader import read_yaml
+from flopgrid.scenario.loading import load_scenario, scenario_from_yaml, shipped_scenarios
+from flopgrid.scenario.overrides import (
+    Override,
+    check_correlations,
+    explicit_distributions,
+    resolve_overrides,
+    split_name,
+)
+from flopgrid.scenario.reader import check_data, parse_yaml, read_yaml
 from flopgrid.scenario.schema import (
     OVERRIDABLE,
     BuildLimits,
@@ -62,10 +68,14 @@ __all__ = [
     "Scenario",
     "Tranche",
     "Uncertainty",
+    "check_correlations",
+    "check_data",
     "explicit_distributions",
     "load_scenario",
+    "parse_yaml",
     "read_yaml",
     "resolve_overrides",
+    "scenario_from_yaml",
     "shares_in",
     "shipped_scenarios",
     "split_name",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from flopgrid.errors import ScenarioError, clean_loc, format_path, suggest
+from flopgrid.errors import ScenarioError, clean_loc, format_path, shorten, suggest
 from flopgrid.library import Library
 from flopgrid.scenario.schema import Scenario
 
@@ -47,11 +47,11 @@ def validation_error(
         choices = [c for c in choices if c != "source_file"]
         # The raw location's last part is the user's key, even one that looks like a union label.
         key = str(error["loc"][-1]) if error["loc"] else ""
-        message = f"unknown key {key!r}.{suggest(key, choices)} Allowed here: {', '.join(choices)}"
+        message = f"unknown key {shorten(key)}.{suggest(key, choices)} Allowed here: {', '.join(choices)}"
     elif error["type"] == "missing":
         message = f"missing required field {error['loc'][-1]!r}"
     elif "input" in error and error["type"] not in ("value_error",):
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {shorten(error['input'])})"
     line = None
     for cut in range(len(loc), 0, -1):
         if loc[:cut] in lines:
@@ -82,7 +82,9 @@ def check_names(
 
     def check(loc: tuple[Any, ...], value: str, choices: list[str], kind: str) -> None:
         if value not in choices:
-            fail(loc, f"unknown {kind} {value!r}.{suggest(value, choices)} Known: {', '.join(choices)}")
+            fail(
+                loc, f"unknown {kind} {shorten(value)}.{suggest(value, choices)} Known: {', '.join(choices)}"
+            )
 
     def check_year(loc: tuple[Any, ...], year: int, what: str) -> None:
         if not years[0] <= year <= years[-1]:

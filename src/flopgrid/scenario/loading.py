@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from flopgrid.errors import ScenarioError
 from flopgrid.library import Library, load_library
 from flopgrid.scenario.checks import check_names, validation_error
-from flopgrid.scenario.overrides import explicit_distributions, resolve_overrides
-from flopgrid.scenario.reader import read_yaml
+from flopgrid.scenario.overrides import check_correlations, explicit_distributions, resolve_overrides
+from flopgrid.scenario.reader import check_data, parse_yaml, read_yaml
 from flopgrid.scenario.schema import Scenario
 
 
@@ -47,15 +47,31 @@ def load_scenario(
     if source is None:
         source = "seed-7t"
     if isinstance(source, Mapping):
+        # The reader's caps (depth, size, string length, lone surrogates) for data not read from YAML.
+        check_data(source)
         data: Any = dict(source)
     else:
         data, lines, file = read_yaml(
             source, package="flopgrid.scenarios", shipped=shipped_scenarios(), what="a YAML scenario"
         )
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ScenarioError("a scenario must be a YAML mapping (key: value lines)", file=file, line=1)
+    return _validated(data, lines, file, library)
+
+
+def scenario_from_yaml(text: str, file: str, library: Library | None = None) -> Scenario:
+    r"""Load, validate and check a scenario from YAML text (an upload), with errors naming ``file``.
+
+    >>> scenario_from_yaml("name: tiny\nhorizon: {start: 2025, end: 2026}\n", "upload.yaml").years
+    [2025, 2026]
+    """
+    data, lines = parse_yaml(text, file)
+    return _validated(data, lines, file, library or load_library())
+
+
+def _validated(data: Any, lines: dict[tuple[Any, ...], int], file: str | None, library: Library) -> Scenario:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario must be a YAML mapping (key: value lines)", file=file, line=1)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -65,6 +81,7 @@ def load_scenario(
     # Parameter overrides and distributions are checked by resolving them once; errors carry the path.
     resolve_overrides(scenario, library, lines)
     explicit_distributions(scenario, library, lines)
+    check_correlations(scenario, library, lines)
     return scenario
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flopgrid.distributions import Distribution, distribution_from_spec
-from flopgrid.errors import ScenarioError, UnitError, format_path, suggest
+from flopgrid.errors import ScenarioError, UnitError, format_path, shorten, suggest
 from flopgrid.library import Library
 from flopgrid.scenario.schema import OVERRIDABLE, Scenario
 from flopgrid.units import parse_quantity
@@ -64,7 +64,7 @@ def resolve_overrides(
             points = {}
             for year, value in raw.items():
                 if not isinstance(year, int) or isinstance(year, bool):
-                    fail((*loc, year), f"expected a year such as 2030 as the key, got {year!r}")
+                    fail((*loc, year), f"expected a year such as 2030 as the key, got {shorten(year)}")
                 points[year] = convert((*loc, year), table, parameter, value)
             return points
         return convert(loc, table, parameter, raw)
@@ -74,7 +74,7 @@ def resolve_overrides(
             choices = library.parameters(table)
             fail(
                 loc,
-                f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)} "
+                f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)} "
                 f"Known: {', '.join(choices)}",
             )
         if table != "regions" and isinstance(raw, dict) and any(isinstance(k, str) for k in raw):
@@ -88,7 +88,7 @@ def resolve_overrides(
                 if region not in regions:
                     fail(
                         (*loc, region),
-                        f"unknown region {region!r}.{suggest(str(region), regions)} "
+                        f"unknown region {shorten(region)}.{suggest(str(region), regions)} "
                         f"Known: {', '.join(regions)}",
                     )
                 out.append(
@@ -111,7 +111,7 @@ def resolve_overrides(
         if table not in OVERRIDABLE:
             fail(
                 loc0,
-                f"unknown table {table!r}.{suggest(table, list(OVERRIDABLE))} "
+                f"unknown table {shorten(table)}.{suggest(table, list(OVERRIDABLE))} "
                 f"Known: {', '.join(OVERRIDABLE)}",
             )
         if not isinstance(entries, dict):
@@ -129,7 +129,7 @@ def resolve_overrides(
             else:
                 fail(
                     (*loc0, key),
-                    f"{key!r} is neither an item nor a parameter of {table}."
+                    f"{shorten(key)} is neither an item nor a parameter of {table}."
                     f"{suggest(str(key), items + params)} Items: {', '.join(items)}; "
                     f"parameters: {', '.join(params)}",
                 )
@@ -155,7 +155,8 @@ def split_name(name: str, tables: tuple[str, ...]) -> tuple[str, str | None, str
     if len(parts) == 3 and parts[0] in tables:
         return parts[0], parts[1], parts[2]
     raise ValueError(
-        f"expected 'table.parameter' or 'table.item.parameter' (tables: {', '.join(tables)}), got {name!r}"
+        f"expected 'table.parameter' or 'table.item.parameter' (tables: {', '.join(tables)}), "
+        f"got {shorten(name)}"
     )
 
 
@@ -170,7 +171,9 @@ def explicit_distributions(
             table, item, parameter = split_name(name, OVERRIDABLE)
             if (table, parameter) not in library.specs:
                 choices = library.parameters(table)
-                raise ValueError(f"unknown parameter {parameter!r} of {table}.{suggest(parameter, choices)}")
+                raise ValueError(
+                    f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)}"
+                )
             items = library.ids(table)
             if table == "regions" and item is not None:
                 raise ValueError(
@@ -182,9 +185,45 @@ def explicit_distributions(
             out[(table, parameter, item)] = distribution_from_spec(
                 raw, library.specs[(table, parameter)].unit
             )
-        except ValueError as exc:
+        except (ValueError, UnitError) as exc:
             line = (lines or {}).get(loc)
             raise ScenarioError(
                 str(exc), file=scenario.source_file, path=f"uncertainty.distributions.{name}", line=line
             ) from None
     return out
+
+
+def check_correlations(
+    scenario: Scenario, library: Library, lines: Mapping[tuple[Any, ...], int] | None = None
+) -> None:
+    """Check the names and coefficients of ``uncertainty.correlations`` against the library when a
+    scenario is loaded (so ``flopgrid check`` refuses what a Monte Carlo run would); whether each name
+    is drawn in a run is checked when the run's sampling design is made.
+
+    Raises
+    ------
+    ScenarioError
+        For a malformed name, an unknown table, parameter or item, or a coefficient outside (-1, 1).
+    """
+    for k, (first, second, rho) in enumerate(scenario.uncertainty.correlations):
+        loc = ("uncertainty", "correlations", k)
+        try:
+            for name in (first, second):
+                table, item, parameter = split_name(name, OVERRIDABLE)
+                if (table, parameter) not in library.specs:
+                    choices = library.parameters(table)
+                    raise ValueError(
+                        f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)}"
+                    )
+                items = library.ids(table)
+                if item is not None and item not in items:
+                    raise ValueError(f"unknown item {shorten(item)} of {table}.{suggest(item, items)}")
+            if not -1 < rho < 1:
+                raise ValueError(f"a rank correlation must be between -1 and 1 (exclusive), got {rho}")
+        except ValueError as exc:
+            raise ScenarioError(
+                str(exc),
+                file=scenario.source_file,
+                path=format_path(loc),
+                line=next((v for cut in (3, 2) if (v := (lines or {}).get(loc[:cut])) is not None), None),
+            ) from None

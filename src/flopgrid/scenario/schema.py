@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from flopgrid.errors import UnitError
+from flopgrid.errors import UnitError, shorten
 from flopgrid.units import parse_quantity
 
 #: Library tables whose items a scenario may override, and the item kind named in messages.
@@ -58,7 +58,7 @@ def _rate(value: Any) -> float:
     except UnitError as exc:
         raise ValueError(str(exc)) from None
     if not 0 <= rate <= 1:
-        raise ValueError(f"a rate must be between 0%/year and 100%/year, got {value!r}")
+        raise ValueError(f"a rate must be between 0%/year and 100%/year, got {shorten(value)}")
     return rate
 
 
@@ -67,7 +67,8 @@ Rate = Annotated[float, BeforeValidator(_rate), _out("1/year")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never a value (NaN passes every gt/ge check, as a comparison with it is False).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # Every build may state ``capex``: the all-in cost of ONE unit (of ``count``) as quoted, e.g. "$100B" for
@@ -139,7 +140,8 @@ class Purchase(_Strict):
 
     accelerator: str
     region: str
-    quantity: Annotated[float, Field(gt=0)]
+    #: Accelerators bought; at most a trillion, so sums over them stay finite.
+    quantity: Annotated[float, Field(gt=0, le=1e12)]
     year: Year
 
 
@@ -281,10 +283,10 @@ def _compute(value: Any) -> tuple[float, str]:
         except UnitError:
             continue
         if level < 0:
-            raise ValueError(f"a compute target must not be negative, got {value!r}")
+            raise ValueError(f"a compute target must not be negative, got {shorten(value)}")
         return level, unit
     raise ValueError(
-        f"expected compute in H100e or FLOP/s, e.g. '100e6 H100e' or '1e23 FLOP/s', got {value!r}"
+        f"expected compute in H100e or FLOP/s, e.g. '100e6 H100e' or '1e23 FLOP/s', got {shorten(value)}"
     )
 
 

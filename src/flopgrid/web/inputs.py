@@ -9,24 +9,20 @@ carry line numbers), from a private temporary file whose name is replaced by ``u
 from __future__ import annotations
 
 import json
-import tempfile
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from flopgrid.errors import ScenarioError
-from flopgrid.scenario import Scenario, load_scenario, shipped_scenarios
+from flopgrid.scenario import Scenario, load_scenario, scenario_from_yaml, shipped_scenarios
+from flopgrid.scenario.reader import MAX_YAML_BYTES
 from flopgrid.web.assumptions import Assumptions, resolve
 
 #: Largest uploaded YAML text, in characters.
-MAX_YAML = 1_000_000
-#: YAML aliases allowed in an upload: a few are handy, thousands are a "billion laughs" attack.
-MAX_ALIASES = 100
+MAX_YAML = MAX_YAML_BYTES
 UPLOAD = "upload.yaml"
 #: Most values of one sweep job.
 MAX_SWEEP_VALUES = 50
@@ -96,30 +92,10 @@ def shipped(name: str) -> Scenario:
     return from_yaml(text, f"{name}.yaml (built in)")
 
 
-def _check_aliases(text: str, file: str) -> None:
-    try:
-        aliases = sum(isinstance(token, yaml.AliasToken) for token in yaml.scan(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(
-            f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-        ) from None
-    if aliases > MAX_ALIASES:
-        raise ScenarioError(f"the YAML uses {aliases} aliases; at most {MAX_ALIASES} are accepted", file=file)
-
-
 def from_yaml(text: str, file: str = UPLOAD) -> Scenario:
-    """Load a scenario from YAML text, with errors naming ``file`` and the line."""
-    _check_aliases(text, file)
-    with tempfile.TemporaryDirectory(prefix="flopgrid-upload-") as folder:
-        path = Path(folder) / "scenario.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as exc:
-            raise ScenarioError(exc.message, file=file, path=exc.path, line=exc.line) from None
-    return scenario.model_copy(update={"source_file": file})
+    """Load a scenario from YAML text, with errors naming ``file`` and the line (the shared reader's
+    caps on size, depth, aliases and expanded size apply)."""
+    return scenario_from_yaml(text, file)
 
 
 def trusted(request: ScenarioInput) -> bool:
