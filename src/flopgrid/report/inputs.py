@@ -4,6 +4,7 @@ sources, and its financing tranches."""
 from __future__ import annotations
 
 import html
+from types import SimpleNamespace
 from typing import Any
 
 from flopgrid.assumptions import Citation, cite, current, library_rows
@@ -93,7 +94,9 @@ def library_sources(scenario: Scenario) -> str:
     numbers: dict[str, int] = {}
     works: list[Citation] = []
     body = []
-    for row in rows.itertuples(index=False):
+    # Records, not itertuples: plain values (float, str) for the formatting below.
+    for record in rows.to_dict("records"):
+        row = SimpleNamespace(**{str(k): v for k, v in record.items()})
         refs = []
         for c in cite(str(row.source)):
             if c.text not in numbers:
@@ -104,9 +107,7 @@ def library_sources(scenario: Scenario) -> str:
         override = ' <span class="override">(the scenario overrides it)</span>' if row.overridden else ""
         year = str(row.unit) == "calendar year"
         spread = (
-            ""
-            if float(row.low) == float(row.high)
-            else f"{number(row.low, year=year)} – {number(row.high, year=year)}"
+            "" if row.low == row.high else f"{number(row.low, year=year)} – {number(row.high, year=year)}"
         )
         body.append(
             f"<tr><td>{html.escape(f'{row.table}: {row.id}')}</td>"
