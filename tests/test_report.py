@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -98,3 +100,119 @@ def test_report_of_a_planner_run_shows_its_shadow_prices(tmp_path: Path) -> None
     text = write_report(results, tmp_path / "plan.html").read_text(encoding="utf-8")
     assert 'id="chart-shadow_prices"' in text
     assert '"Planner shadow prices"' in text
+
+
+# ------------------------------------------------------------------ a report worth sending (issue 17)
+
+
+@pytest.fixture(scope="module")
+def monte_carlo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "seed-1000.html"
+    result = CliRunner().invoke(cli_app, ["report", "seed-7t", "-o", str(path), "--samples", "1000"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _figures_of(text: str) -> dict[str, Any]:
+    found = re.search(r"const FIGURES = (\{.*?\});\n", text, re.S)
+    assert found is not None
+    figures_json: dict[str, Any] = json.loads(found.group(1).replace("<\\/", "</"))
+    return figures_json
+
+
+@needs_chromium
+def test_monte_carlo_report_is_narrow_and_answers_up_front(
+    monte_carlo_report: Path, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(monte_carlo_report.as_uri())
+    page.wait_for_function("document.body.dataset.rendered !== undefined", timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    summary = page.locator("#summary").inner_text()
+    assert "What it buys" in summary and "What binds, when" in summary and "P5–P95" in summary
+    assert "$7T programme" in summary  # the scenario's description
+    # Headline cards: each numeric figure with its range, in display units and the schema's labels.
+    figures = page.locator("#headline .figure")
+    keys = figures.evaluate_all("els => els.map(e => e.dataset.key)")
+    for key in ("capex", "opex", "h100e_end", "compute_hours", "it_power_end", "facility_power_end"):
+        assert key in keys
+    for key in ("lcoc_per_h100e_hour", "npv", "irr", "funding_gap", "first_bottleneck"):
+        assert key in keys
+    for key in keys:
+        if key != "first_bottleneck":
+            assert re.match(
+                r"P5–P95 \S+ – \S+", page.locator(f'#headline [data-key="{key}"] .range').inner_text()
+            )
+    power = page.locator("#headline").inner_text()
+    assert "IT power rating" in power and "average facility power draw" in power
+    assert page.locator('#headline [data-key="irr"] .value').inner_text().endswith("%/year")
+    # Assumptions with their sources: a library URL and its publisher, and the tranches.
+    assumptions = page.locator("#assumptions").inner_text()
+    assert "https://epoch.ai/data/machine-learning-hardware" in assumptions and "Epoch AI" in assumptions
+    assert "Rubin" in assumptions
+    assert "project debt" in page.locator("#tranches").inner_text()
+    # Charts: the fan knows its samples, the median charts say so.
+    fan = page.evaluate("document.getElementById('chart-fan').layout.title.text")
+    assert "1,000 samples" in fan and "set samples" not in fan
+    compute = page.evaluate("document.getElementById('chart-compute').layout.title.text")
+    assert "median of 1,000 samples" in compute
+    page.close()
+
+
+def test_report_tables_use_display_units_and_labels(monte_carlo_report: Path) -> None:
+    text = monte_carlo_report.read_text(encoding="utf-8")
+    totals = text[text.index('<section id="totals">') : text.index('<section id="per-year">')]
+    assert 'data-key="payback_year"><td>payback year</td><td>20' in totals  # a year, not "2,034"
+    assert not re.search(r"\b2,0\d\d\b", totals)
+    assert ">irr<" not in totals and "%/year" in totals and "TWh" in totals and "e+" not in totals
+    per_year = text[text.index('<section id="per-year">') :]
+    assert "h100e_p5" not in per_year and 'class="range"' in per_year
+    figures = _figures_of(text)
+    for name, figure in figures.items():
+        assert figure["layout"]["yaxis"]["automargin"] is True, name
+
+
+def test_deterministic_report_has_no_fan_placeholder(tmp_path: Path) -> None:
+    text = write_report(flopgrid.simulate("seed-7t"), tmp_path / "one.html").read_text(encoding="utf-8")
+    assert 'id="chart-fan"' not in text and "set samples" not in text
+    assert "median of" not in text  # one sample: nothing is a median
+    assert 'id="summary"' in text and 'id="headline"' in text and "P5–P95" not in text
+
+
+@needs_chromium
+def test_report_prints_to_pdf_without_cut_tables(monte_carlo_report: Path, browser: Browser) -> None:
+    # A4 with 12 mm margins leaves about 700 CSS px: lay the page out at that width in print media.
+    page = browser.new_page(viewport={"width": 700, "height": 1000})
+    page.goto(monte_carlo_report.as_uri())
+    page.wait_for_function("document.body.dataset.rendered !== undefined", timeout=60_000)
+    page.emulate_media(media="print")
+    widths = page.evaluate(
+        "[...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().width)"
+    )
+    assert len(widths) >= 6
+    assert max(widths) <= 700
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    page.close()
+
+
+def test_assumptions_cite_publisher_title_date_and_url() -> None:
+    from flopgrid.assumptions import cite, current, library_rows
+    from flopgrid.web.assumptions import current as web_current
+
+    assert web_current is current  # the dashboard reads the same key assumptions as the report
+    [work] = cite("Epoch AI, Machine Learning Hardware (2025), CC-BY 4.0, https://epoch.ai/data/x")
+    assert (work.publisher, work.title, work.date, work.url) == (
+        "Epoch AI",
+        "Machine Learning Hardware",
+        "2025",
+        "https://epoch.ai/data/x",
+    )
+    first, second = cite("Korea Herald (2024-04-24): M15X; TrendForce (2025-09)")
+    assert (first.publisher, first.date, first.title) == ("Korea Herald", "2024-04-24", "M15X")
+    assert (second.publisher, second.date) == ("TrendForce", "2025-09")
+    rows = library_rows(flopgrid.load_scenario("seed-7t"))
+    used = set(zip(rows.table, rows.id, strict=True))
+    assert {("accelerators", "Rubin"), ("power_sources", "gas_ccgt"), ("regions", "UAE")} <= used
+    assert ("accelerators", "MI300X") not in used
+    assert not rows.duplicated(["table", "id", "parameter"]).any()

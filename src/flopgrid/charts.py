@@ -124,14 +124,21 @@ def headline(ds: xr.Dataset) -> dict[str, dict[str, float | str]]:
 def _layout(title: str, y: str, *, y2: str | None = None, stack: bool = False) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 14}},
-        "xaxis": {"title": {"text": ""}},
-        "yaxis": {"title": {"text": y}, "rangemode": "tozero"},
+        # automargin and a standoff keep an axis title clear of its tick labels, however long they are.
+        "xaxis": {"title": {"text": ""}, "automargin": True},
+        "yaxis": {"title": {"text": y, "standoff": 8}, "rangemode": "tozero", "automargin": True},
         "legend": {"orientation": "h", "y": -0.2},
         "margin": {"l": 60, "r": 60 if y2 else 20, "t": 40, "b": 40},
         "hovermode": "x unified",
     }
     if y2:
-        layout["yaxis2"] = {"title": {"text": y2}, "overlaying": "y", "side": "right", "rangemode": "tozero"}
+        layout["yaxis2"] = {
+            "title": {"text": y2, "standoff": 8},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "automargin": True,
+        }
     if stack:
         layout["barmode"] = "relative"
     return layout
@@ -462,10 +469,24 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
     for name, build in builds_available(ds, builders).items():
         out[name] = build(ds)
+        if name in MEDIANS:
+            median_note(out[name], int(ds.sizes.get("sample", 1)))
     prices = shadow_prices(ds)
     if prices is not None:
         out["shadow_prices"] = prices
     return out
+
+
+#: Charts that draw medians over samples (the fan draws quantiles, the bottleneck chart shares).
+MEDIANS = frozenset(("compute", "power_source", "power_region", "energy", "capex", "opex", "cash"))
+
+
+def median_note(figure: Figure, samples: int) -> None:
+    """Say under the figure's title that it shows medians, when there are samples to take one of."""
+    if samples > 1:
+        title = figure["layout"]["title"]
+        title["text"] = f"{title['text']}<br><sup>median of {samples:,} samples</sup>"
+        figure["layout"]["margin"]["t"] = 60
 
 
 #: Variables each chart draws: a run without them (a planner run may lack some) skips that chart.
@@ -519,4 +540,5 @@ def comparison(runs: dict[str, xr.Dataset]) -> dict[str, Figure]:
                 }
             )
         out[name] = {"title": title, "data": data, "layout": _layout(title, declared.display_unit)}
+        median_note(out[name], max(int(ds.sizes.get("sample", 1)) for ds in runs.values()))
     return out

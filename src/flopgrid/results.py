@@ -167,6 +167,25 @@ class ResultsAccessor:
             if not (label.startswith("  of which") and value == 0.0)
         ]
 
+    def total_ranges(self, quantiles: tuple[float, ...] = (0.05, 0.95)) -> dict[str, tuple[float, ...]]:
+        """The quantiles over samples of each numeric total of :meth:`total_rows`, in display units
+        (``{"h100e_end": (p5, p95)}`` by default); labels have none. With one sample every quantile is
+        the value itself."""
+        ds = self._ds
+        out: dict[str, tuple[float, ...]] = {}
+        for v in VARIABLES.values():
+            if v.total_label is None or v.name not in ds or v.kind == "label":
+                continue
+            value = self._total(v.name)
+            splits = [(v.total_key, value.sum(axis=1))]
+            if "asset" in ds[v.name].dims:
+                splits += [(f"{v.name}_{asset}", value[:, k]) for k, asset in enumerate(ds.asset.values)]
+            for key, samples in splits:
+                finite = samples[np.isfinite(samples)]
+                levels = np.quantile(finite, quantiles) if finite.size else np.full(len(quantiles), np.nan)
+                out[key] = tuple(v.display(float(q)) for q in levels)
+        return out
+
     def _total_entries(self) -> Iterator[tuple[str, str, Variable, float | str]]:
         ds = self._ds
         for v in VARIABLES.values():

@@ -97,10 +97,12 @@ def register(app: typer.Typer) -> None:
             if not output.parent.exists():
                 raise FlopgridError(f"--output {output}: the folder {output.parent} does not exist")
             from flopgrid.report import write_report
+            from flopgrid.scenario import load_scenario
             from flopgrid.simulate import simulate
 
-            results = simulate(scenario, samples=samples, seed=seed)
-            path = write_report(results, output, title)
+            loaded = load_scenario(scenario)  # once: the report lists its assumptions and tranches
+            results = simulate(loaded, samples=samples, seed=seed)
+            path = write_report(results, output, title, scenario=loaded)
         size = path.stat().st_size
         if as_json:
             print_json({"report": str(path), "bytes": size, "scenario": results.attrs.get("scenario")})

@@ -26,6 +26,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The scenario's own values live below the faces, where the report reads them too.
+from flopgrid.assumptions import current as current
 from flopgrid.errors import ScenarioError
 from flopgrid.scenario import Scenario, load_scenario
 
@@ -79,31 +81,6 @@ class AssumptionError(ScenarioError):
         # Rebuilt from its own arguments when it crosses from a sandbox worker process (the default
         # would call the class with the formatted message alone).
         return (type(self), (self.field, self.message, self.path))
-
-
-def current(scenario: Scenario) -> dict[str, Any]:
-    """The scenario's own values of the assumptions (what the dashboard's fields start from)."""
-    builds = scenario.builds
-    power_total: dict[str, float] = {}
-    for plant in builds.power:
-        power_total[plant.source] = power_total.get(plant.source, 0.0) + plant.count * plant.capacity
-    capacity = sum(power_total.values())
-    mix = scenario.chips.steps("mix", scenario.horizon.start)
-    allocation = scenario.chips.steps("allocation", scenario.horizon.start)
-    chip = None
-    if mix:
-        last = mix[max(mix)]
-        chip = max(last, key=lambda name: last[name])
-    return {
-        "budget": sum(t.total for t in scenario.finance.tranches) / 1e9 or None,
-        "fabs": sum(f.count for f in builds.fabs),
-        "campus_gw": builds.datacentres[0].it_power / 1e9 if builds.datacentres else None,
-        "chip": chip,
-        "power_mix": {k: v / capacity for k, v in power_total.items()} if capacity else None,
-        "regions": allocation[max(allocation)] if allocation else None,
-        "start": scenario.horizon.start,
-        "end": scenario.horizon.end,
-    }
 
 
 def _scale_counts(counts: list[int], total: int) -> list[int]:
