@@ -44,15 +44,16 @@ def code_version() -> str:
     root = resources.files("flopgrid")
     digest = hashlib.sha256()
     base = Path(str(root))
-    # The store and sweep packages only keep and schedule results; they are left out too.
-    skip = {"web", "commands", "store", "sweep", "__pycache__"}
+    # What only shows, keeps or schedules results is left out: the faces, the store, sweeps, the
+    # charts, the report and the assumptions list cannot change a result.
+    skip = {"web", "commands", "store", "sweep", "charts", "report", "__pycache__"}
     files = sorted(
         p
         for p in base.rglob("*")
         if p.is_file()
         and p.suffix in (".py", ".csv", ".yaml", ".yml", ".json")
         and not skip.intersection(p.relative_to(base).parts)
-        and p.name not in ("cli.py", "report.py", "charts.py")
+        and p.name not in ("cli.py", "assumptions.py")
     )
     for path in files:
         digest.update(str(path.relative_to(base)).encode())

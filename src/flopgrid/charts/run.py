@@ -1,0 +1,320 @@
+"""The figures of one run: compute, power, energy, money, bottlenecks, the Monte Carlo fan and a plan's
+shadow prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from flopgrid.charts.base import HOURS_PER_YEAR, Figure, as_list, colour, figure_layout, median
+
+
+def compute(ds: xr.Dataset) -> Figure:
+    """Installed compute: H100-equivalents and peak FLOP/s by year (medians over samples)."""
+    years = ds.year.values.tolist()
+    h100e = median(ds["h100e"], ("year", "region")) / 1e6
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "stackgroup": "h100e",
+            "name": f"{region} H100e",
+            "x": years,
+            "y": as_list(h100e.sel(region=region).values),
+            "line": {"color": colour(i)},
+        }
+        for i, region in enumerate(ds.region.values.tolist())
+    ]
+    flops = median(ds["flops_peak"], ("year",))
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "peak FLOP/s (all regions)",
+            "x": years,
+            "y": as_list(flops.values),
+            "yaxis": "y2",
+            "line": {"color": "#000000", "dash": "dot"},
+        }
+    )
+    return {
+        "title": "Compute installed",
+        "data": data,
+        "layout": figure_layout("Compute installed", "million H100e", y2="FLOP/s (peak dense BF16)"),
+    }
+
+
+def power_by_source(ds: xr.Dataset) -> Figure:
+    """Electricity supplied to the data centres by source, stacked by year."""
+    years = ds.year.values.tolist()
+    # Electricity by source over a year, as average power: what each source supplies around the clock.
+    gw = median(ds["generation"], ("year", "source")) / HOURS_PER_YEAR / 1e9
+    data = [
+        {
+            "type": "bar",
+            "name": str(source),
+            "x": years,
+            "y": as_list(gw.sel(source=source).values),
+            "marker": {"color": colour(i)},
+        }
+        for i, source in enumerate(ds.source.values.tolist())
+    ]
+    return {
+        "title": "Power by source",
+        "data": data,
+        "layout": figure_layout("Power supplied by source (yearly average)", "GW", stack=True),
+    }
+
+
+def power_by_region(ds: xr.Dataset) -> Figure:
+    """Average facility power draw by region, stacked by year."""
+    years = ds.year.values.tolist()
+    gw = median(ds["facility_power"], ("year", "region")) / 1e9
+    data = [
+        {
+            "type": "bar",
+            "name": str(region),
+            "x": years,
+            "y": as_list(gw.sel(region=region).values),
+            "marker": {"color": colour(i)},
+        }
+        for i, region in enumerate(ds.region.values.tolist())
+    ]
+    return {
+        "title": "Power by region",
+        "data": data,
+        "layout": figure_layout("Facility power by region", "GW", stack=True),
+    }
+
+
+def energy(ds: xr.Dataset) -> Figure:
+    """Electricity used and emissions by year."""
+    years = ds.year.values.tolist()
+    twh = median(ds["energy"], ("year",)) / 1e12
+    mt = median(ds["emissions"], ("year",)) / 1e9
+    return {
+        "title": "Energy and emissions",
+        "data": [
+            {
+                "type": "bar",
+                "name": "energy",
+                "x": years,
+                "y": as_list(twh.values),
+                "marker": {"color": "#1f77b4"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "emissions",
+                "x": years,
+                "y": as_list(mt.values),
+                "yaxis": "y2",
+                "line": {"color": "#d62728"},
+            },
+        ],
+        "layout": figure_layout("Energy and emissions", "TWh", y2="Mt CO2e"),
+    }
+
+
+def _by_asset(ds: xr.Dataset, name: str, title: str) -> Figure:
+    years = ds.year.values.tolist()
+    billions = median(ds[name], ("year", "asset")) / 1e9
+    data = [
+        {
+            "type": "bar",
+            "name": str(asset),
+            "x": years,
+            "y": as_list(billions.sel(asset=asset).values),
+            "marker": {"color": colour(i)},
+        }
+        for i, asset in enumerate(ds.asset.values.tolist())
+    ]
+    return {
+        "title": title,
+        "data": data,
+        "layout": figure_layout(title, "billion USD (real 2024)", stack=True),
+    }
+
+
+def capex(ds: xr.Dataset) -> Figure:
+    """Capital expenditure by asset class, stacked by year."""
+    return _by_asset(ds, "capex", "Capex by asset class")
+
+
+def opex(ds: xr.Dataset) -> Figure:
+    """Operating expenditure by asset class, stacked by year."""
+    return _by_asset(ds, "opex", "Opex by asset class")
+
+
+def bottlenecks(ds: xr.Dataset) -> Figure:
+    """The binding constraint of each year, as the share of samples in which each binds."""
+    years = ds.year.values.tolist()
+    var = ds["bottleneck"]
+    meanings = var.attrs["flag_meanings"].split()
+    labels = np.array(meanings)[np.asarray(var.values).astype(int)]
+    data = []
+    # The labels the Results declare, "none" first (the bottom of the stack), in a stable colour each.
+    for i, name in enumerate(sorted(meanings, key=lambda m: m != "none")):
+        share = (labels == name).mean(axis=0)
+        if not share.any():
+            continue
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": years,
+                "y": as_list(share * 100),
+                "marker": {"color": colour(i)},
+            }
+        )
+    layout = figure_layout("Bottleneck by year (share of samples)", "% of samples", stack=True)
+    layout["yaxis"]["range"] = [0, 100]
+    return {"title": "Bottleneck timeline", "data": data, "layout": layout}
+
+
+def cash(ds: xr.Dataset) -> Figure:
+    """Sources and uses of money by year: financing, revenue, capex, opex, the funding gap and cash."""
+    years = ds.year.values.tolist()
+
+    def series(name: str) -> list[float | None]:
+        return as_list(median(ds[name], ("year",)).values / 1e9)
+
+    capex_total = as_list(-median(ds["capex"], ("year",)).values / 1e9)
+    opex_total = as_list(-median(ds["opex"], ("year",)).values / 1e9)
+    data = [
+        {"type": "bar", "name": "financing in", "x": years, "y": series("financing_in")},
+        {"type": "bar", "name": "revenue", "x": years, "y": series("revenue")},
+        {"type": "bar", "name": "capex", "x": years, "y": capex_total},
+        {"type": "bar", "name": "opex", "x": years, "y": opex_total},
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "funding gap",
+            "x": years,
+            "y": series("funding_gap"),
+            "line": {"color": "#d62728", "width": 3},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "cash carried",
+            "x": years,
+            "y": series("cash"),
+            "line": {"color": "#000000", "dash": "dot"},
+        },
+    ]
+    for i, trace in enumerate(data[:4]):
+        trace["marker"] = {"color": colour(i + 2)}
+    return {
+        "title": "Cash flows and funding gap",
+        "data": data,
+        "layout": figure_layout("Cash flows and funding gap", "billion USD (real 2024)", stack=True),
+    }
+
+
+def fan(ds: xr.Dataset) -> Figure:
+    """Monte Carlo fan chart of installed H100e: P5–P95 and P25–P75 bands around the median."""
+    years = ds.year.values.tolist()
+    samples = int(ds.sizes["sample"])
+    total = np.asarray(ds["h100e"].values, dtype=float).sum(axis=2) / 1e6  # (sample, year)
+    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
+    q = np.quantile(total, levels, axis=0) if samples > 1 else np.repeat(total, 5, axis=0)
+    band = "rgba(31,119,180,{})"
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(q[0]),
+            "line": {"width": 0},
+            "name": "P5",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(q[4]),
+            "fill": "tonexty",
+            "fillcolor": band.format(0.2),
+            "line": {"width": 0},
+            "name": "P95",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(q[1]),
+            "line": {"width": 0},
+            "name": "P25",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(q[3]),
+            "fill": "tonexty",
+            "fillcolor": band.format(0.4),
+            "line": {"width": 0},
+            "name": "P75",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(q[2]),
+            "name": "median",
+            "line": {"color": "#1f77b4"},
+        },
+    ]
+    title = (
+        f"Monte Carlo fan: installed H100e ({samples:,} samples)"
+        if samples > 1
+        else "Monte Carlo fan: one deterministic sample (set samples > 1)"
+    )
+    return {"title": "Monte Carlo fan", "data": data, "layout": figure_layout(title, "million H100e")}
+
+
+def shadow_prices(ds: xr.Dataset, top: int = 20) -> Figure | None:
+    """The planner's dual values (one ``shadow_price_*`` variable per constraint) by year: one line per
+    constraint and label of its other dimensions (e.g. region, source), the ``top`` largest in
+    magnitude; constraints that never bind (all zero) are left out."""
+    names = [str(n) for n in ds.data_vars if str(n).startswith("shadow_price")]
+    if not names:
+        return None
+    lines: list[tuple[float, dict[str, Any]]] = []
+    for name in names:
+        var = ds[name]
+        if "sample" in var.dims:
+            var = var.median("sample")
+        units = str(var.attrs.get("units", ""))
+        if "year" not in var.dims:
+            continue
+        others = [d for d in var.dims if d != "year"]
+        stacked = (
+            var.transpose(*others, "year").values.reshape(-1, var.sizes["year"])
+            if others
+            else var.values[None]
+        )
+        constraint = str(var.attrs.get("constraint", name))
+        labels = [
+            " ".join([constraint, *(str(var[d].values[k]) for d, k in zip(others, index, strict=True))])
+            for index in np.ndindex(*(var.sizes[d] for d in others))
+        ] or [constraint]
+        for label, row in zip(labels, stacked, strict=True):
+            size = float(np.nanmax(np.abs(row))) if np.isfinite(row).any() else 0.0
+            if size > 0:
+                trace = {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": f"{label} [{units}]" if units else label,
+                    "x": var.year.values.tolist(),
+                    "y": as_list(row),
+                }
+                lines.append((size, trace))
+    lines.sort(key=lambda pair: pair[0], reverse=True)
+    title = "Planner shadow prices (value of one more unit of each binding constraint)"
+    layout = figure_layout(title, "dual value (see legend for units)")
+    layout["yaxis"]["rangemode"] = "normal"
+    return {"title": "Planner shadow prices", "data": [trace for _, trace in lines[:top]], "layout": layout}
