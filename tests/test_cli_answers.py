@@ -40,7 +40,7 @@ builds:
 
 def test_help_lists_are_the_libraries_lists() -> None:
     assert HELP_TABLES == TABLES
-    assert SAMPLING_DESIGNS == tuple(SAMPLING)
+    assert tuple(SAMPLING) == SAMPLING_DESIGNS
     assert tuple(ASSET_LABELS) == ASSETS
 
 
@@ -239,8 +239,17 @@ def test_sweep_cluster_does_not_warn_about_a_busy_port_8787(tmp_path: Path) -> N
         pass  # already held by something else: the condition under test holds anyway
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "flopgrid", "sweep", str(sweep), "--store", str(tmp_path / "s.duckdb"),
-             "--workers", "1"],
+            [
+                sys.executable,
+                "-m",
+                "flopgrid",
+                "sweep",
+                str(sweep),
+                "--store",
+                str(tmp_path / "s.duckdb"),
+                "--workers",
+                "1",
+            ],
             capture_output=True,
             text=True,
             timeout=600,

@@ -141,7 +141,9 @@ def finance(
         ("debt service", coverage["debt_service"], 1e9, "B USD"),
         ("committed − spend", coverage["committed_minus_spend"], 1e9, "B USD"),
         (
-            "funding gap (after revenue and cash carried)" if financed else "spend not covered (no financing)",
+            "funding gap (after revenue and cash carried)"
+            if financed
+            else "spend not covered (no financing)",
             coverage["funding_gap"],
             1e9,
             "B USD",

@@ -112,7 +112,6 @@ def scenarios(as_json: JsonOpt = False) -> None:
     out.print(listing)
 
 
-
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the app."""
     app.command()(data)
