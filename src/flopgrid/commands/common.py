@@ -34,9 +34,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.",
 )
-# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs; a COLUMNS set
-# in the environment is the width asked for (rich reads it), piped or not.
-out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 220)
+# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs; a wider COLUMNS
+# in the environment widens it (a terminal's own width is used as it is).
+PIPED_WIDTH = 220
+_asked = os.environ.get("COLUMNS", "")
+out = Console(width=None if sys.stdout.isatty() else max(PIPED_WIDTH, int(_asked) if _asked.isdigit() else 0))
 # Errors are one line (file:line: field: message) so they can be read by tools; never wrapped.
 err = Console(stderr=True, soft_wrap=True)
 
