@@ -33,7 +33,7 @@ summary.loc[[2025, 2027, 2029, 2031, 2035, 2040]]
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
 summary[["produced [M chips]", "installed [M chips]", "waiting [M chips]"]].plot(ax=left)
 left.set_title("Accelerators (millions)")
-summary[["it_power [GW]", "facility_power [GW]"]].plot(ax=right)
+summary[["it_rating [GW]", "facility_draw [GW]"]].plot(ax=right)
 right.set_title("Power (GW)")
 for ax in (left, right):
     ax.set_xlabel("year")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 def jsonable(value: Any, *, keep_nonfinite: bool = False) -> Any:
@@ -56,10 +56,15 @@ def jsonable(value: Any, *, keep_nonfinite: bool = False) -> Any:
         return [jsonable(item, keep_nonfinite=keep_nonfinite) for item in value]
     if isinstance(value, np.ndarray):
         return jsonable(value.tolist(), keep_nonfinite=keep_nonfinite)
+    # A pandas value can exist only once pandas is loaded: this module does not load it, so that the
+    # command line (which prints through it) starts without pandas (a start-up measure).
+    pd: Any = sys.modules.get("pandas")
     if isinstance(value, np.datetime64):
+        import pandas as pd
+
         value = pd.Timestamp(value)
     # NaT is a datetime too: test for missing values before formatting dates.
-    if value is pd.NaT or value is pd.NA:
+    if pd is not None and (value is pd.NaT or value is pd.NA):
         return None
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()

@@ -2,8 +2,10 @@
 (``"h100e@2030 >= 50e6"``).
 
 A figure is a Results variable, optionally at a year (``@2030`` or ``@end``), summed over every dimension
-but ``sample``; a question compares a figure with a threshold, with a unit if you like. These read any
-Results Dataset, whichever engine produced it.
+but ``sample``, or a name of the figure registry (``flopgrid.schema.FIGURES``, the keys of
+``results.flopgrid.totals()``: ``h100e_end``, ``capex_fab`` …) with the totals' meaning; a question
+compares a figure with a threshold, with a unit if you like. These read any Results Dataset, whichever
+engine produced it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from flopgrid.errors import FlopgridError, UnitError
-from flopgrid.schema import STOCKS
+from flopgrid.schema import FIGURES, STOCKS
 from flopgrid.units import parse_quantity
 
 _QUESTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:@\s*(\d{4}|end))?\s*(>=|<=|>|<|==)?\s*(.*?)\s*$")
@@ -32,21 +34,31 @@ def figure(results: xr.Dataset, expression: str) -> tuple[np.ndarray, str]:
 
 
 def variable(expression: str) -> str:
-    """The Results variable a figure or question is about (``"h100e@2030 >= 5"`` → ``"h100e"``)."""
+    """The Results variable a figure or question is about (``"h100e@2030 >= 5"`` → ``"h100e"``; a
+    registry figure's own variable, ``"capex_fab"`` → ``"capex"``)."""
     match = _QUESTION.match(expression)
     if not match:
         raise FlopgridError(f"{expression!r}: expected a figure such as 'h100e@2030'")
-    return match.group(1)
+    name = match.group(1)
+    return FIGURES[name].variable.name if name in FIGURES else name
 
 
 def _figure(results: xr.Dataset, name: str, year: str | None, expression: str) -> tuple[np.ndarray, str]:
-    if name not in results.data_vars:
-        close = difflib.get_close_matches(name, [str(v) for v in results.data_vars], n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise FlopgridError(f"{expression!r}: unknown figure {name!r}.{hint} Use a Results variable name")
-    var = results[name]
+    var = _registered(results, name, year, expression) if name not in results.data_vars else None
+    if var is None:
+        if name not in results.data_vars:
+            known = [*FIGURES, *(str(v) for v in results.data_vars)]
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise FlopgridError(
+                f"{expression!r}: unknown figure {name!r}.{hint} Use a Results variable name or a "
+                "figure name (flopgrid figures lists them)"
+            )
+        var = results[name]
     if "flag_values" in var.attrs:
         raise FlopgridError(f"{expression!r}: {name} is a label, not a number")
+    if name in FIGURES and FIGURES[name].kind == "stock" and name not in results.data_vars:
+        year = "end"
     if "year" in var.dims:
         if year is None and name in STOCKS:
             raise FlopgridError(
@@ -61,6 +73,28 @@ def _figure(results: xr.Dataset, name: str, year: str | None, expression: str) -
     other = [d for d in var.dims if d != "sample"]
     values = np.asarray(var.sum(other).values if other else var.values, dtype=float)
     return values, str(var.attrs.get("units", ""))
+
+
+def _registered(results: xr.Dataset, name: str, year: str | None, expression: str) -> xr.DataArray | None:
+    """The variable behind a registry figure (``h100e_end``, ``capex_fab``), narrowed to its asset;
+    ``None`` when the name is not a figure of the registry or its variable is not in the Results."""
+    registered = FIGURES.get(name)
+    if registered is None or registered.variable.name not in results.data_vars:
+        return None
+    if registered.kind == "label":
+        raise FlopgridError(
+            f"{expression!r}: {name} is a label ({registered.label}), not a number; "
+            "a question needs a numeric figure (flopgrid figures lists them)"
+        )
+    if registered.kind == "stock" and year is not None:
+        raise FlopgridError(
+            f"{expression!r}: {name} is already the level at the horizon's end; "
+            f"for another year ask {registered.variable.name}@{year}"
+        )
+    var = results[registered.variable.name]
+    if registered.asset is not None:
+        var = var.sel(asset=registered.asset)
+    return var
 
 
 def parse_question(expression: str) -> tuple[str, str | None, str, str]:

@@ -18,22 +18,10 @@ from flopgrid.errors import FlopgridError
 from flopgrid.library import load_library
 from flopgrid.plan import rank
 from flopgrid.questions import probability
-from flopgrid.schema import VARIABLES, Variable
+from flopgrid.schema import ASSET_LABELS, FIGURES, VARIABLES, Figure
 
 #: Results are an xarray.Dataset; this alias names the type in signatures.
 Results = xr.Dataset
-
-#: How the asset classes read among the totals ("of which fabs").
-ASSET_LABELS = {
-    "fab": "fabs",
-    "packaging": "packaging",
-    "hbm": "HBM",
-    "datacentre": "data centres",
-    "power": "power and grid",
-    "accelerator": "accelerators",
-    "network": "cluster networking",
-}
-
 
 #: Base year of the real USD the model computes in (nominal reporting inflates from it).
 BASE_YEAR = 2024
@@ -57,6 +45,14 @@ def _median(values: np.ndarray) -> float:
     """The median over samples of the finite values; NaN when none is finite (no warning)."""
     finite = values[np.isfinite(values)]
     return float(np.median(finite)) if finite.size else float("nan")
+
+
+def quantiles_of(values: np.ndarray, levels: tuple[float, ...]) -> tuple[float, ...]:
+    """Quantiles over samples of the finite values; NaN for each when none is finite (no warning)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return tuple(float("nan") for _ in levels)
+    return tuple(float(q) for q in np.quantile(finite, levels))
 
 
 def most_frequent_first(var: xr.DataArray) -> str:
@@ -148,58 +144,57 @@ class ResultsAccessor:
     def totals(self) -> dict[str, dict[str, float | str]]:
         """Horizon totals and end-of-horizon figures (medians over samples), in base units.
 
-        One entry per schema variable with a totals label that the Results hold (``flopgrid.schema``):
-        a stock at the horizon's end (``NAME_end``), a flow summed over the horizon, a horizon figure as
-        it is, a label in the first year (``first_NAME``); variables with an ``asset`` dimension are also
-        split by asset (``capex_fab`` …).
+        One entry per figure of the registry (``flopgrid.schema.FIGURES``) whose variable the Results
+        hold: a stock at the horizon's end (``NAME_end``), a flow summed over the horizon, a horizon
+        figure as it is, a label in the first year (``first_NAME``); variables with an ``asset``
+        dimension are also split by asset (``capex_fab`` …).
         """
         return {
-            key: {"value": value, "unit": "" if v.kind == "label" else v.unit}
-            for key, _, v, value in self._total_entries()
+            figure.name: {"value": values[0] if isinstance(values, tuple) else values, "unit": figure.unit}
+            for figure, values in self._total_entries((0.5,))
         }
 
     def total_rows(self) -> list[tuple[str, str, float | str, str]]:
         """The totals as (key, label, value in display units, display unit) rows, in schema order; a
         split by asset leaves out the classes that are zero (no opex of fabs, say)."""
-        return [
-            (key, label, v.display(value) if isinstance(value, float) else value, v.display_unit)
-            for key, label, v, value in self._total_entries()
-            if not (label.startswith("  of which") and value == 0.0)
-        ]
+        return [(key, label, values[0], unit) for key, label, values, unit in self.total_ranges((0.5,))]
 
-    def total_ranges(self, quantiles: tuple[float, ...] = (0.05, 0.95)) -> dict[str, tuple[float, ...]]:
-        """The quantiles over samples of each numeric total of :meth:`total_rows`, in display units
-        (``{"h100e_end": (p5, p95)}`` by default); labels have none. With one sample every quantile is
-        the value itself."""
-        ds = self._ds
-        out: dict[str, tuple[float, ...]] = {}
-        for v in VARIABLES.values():
-            if v.total_label is None or v.name not in ds or v.kind == "label":
+    def total_ranges(
+        self, levels: tuple[float, ...] = (0.05, 0.5, 0.95)
+    ) -> list[tuple[str, str, tuple[float, ...] | str, str]]:
+        """The totals as (key, label, quantiles over samples in display units, display unit) rows, in
+        schema order, e.g. P5, P50 and P95; a label (the first bottleneck) is its most frequent value.
+        A split by asset reads "of which …" and leaves out the classes that are zero in every sample."""
+        rows: list[tuple[str, str, tuple[float, ...] | str, str]] = []
+        for figure, values in self._total_entries(levels):
+            if isinstance(values, str):
+                rows.append((figure.name, figure.label, values, figure.display_unit))
                 continue
-            value = self._total(v.name)
-            splits = [(v.total_key, value.sum(axis=1))]
-            if "asset" in ds[v.name].dims:
-                splits += [(f"{v.name}_{asset}", value[:, k]) for k, asset in enumerate(ds.asset.values)]
-            for key, samples in splits:
-                finite = samples[np.isfinite(samples)]
-                levels = np.quantile(finite, quantiles) if finite.size else np.full(len(quantiles), np.nan)
-                out[key] = tuple(v.display(float(q)) for q in levels)
-        return out
+            if figure.asset is not None:
+                if all(value == 0.0 for value in values):
+                    continue
+                label = f"  of which {ASSET_LABELS[figure.asset]}"
+            else:
+                label = figure.label
+            shown = tuple(figure.display(value) for value in values)
+            rows.append((figure.name, label, shown, figure.display_unit))
+        return rows
 
-    def _total_entries(self) -> Iterator[tuple[str, str, Variable, float | str]]:
+    def _total_entries(self, levels: tuple[float, ...]) -> Iterator[tuple[Figure, tuple[float, ...] | str]]:
         ds = self._ds
-        for v in VARIABLES.values():
-            if v.total_label is None or v.name not in ds:
+        for figure in FIGURES.values():
+            name = figure.variable.name
+            if name not in ds:
                 continue
-            if v.kind == "label":
-                yield f"first_{v.name}", v.total_label, v, most_frequent_first(ds[v.name])
+            if figure.kind == "label":
+                yield figure, most_frequent_first(ds[name])
                 continue
-            value = self._total(v.name)
-            yield v.total_key, v.total_label, v, _median(value.sum(axis=1))
-            if "asset" in ds[v.name].dims:
-                for k, asset in enumerate(ds.asset.values):
-                    label = f"  of which {ASSET_LABELS.get(str(asset), str(asset))}"
-                    yield f"{v.name}_{asset}", label, v, _median(value[:, k])
+            value = self._total(name)
+            if figure.asset is None:
+                yield figure, quantiles_of(value.sum(axis=1), levels)
+            elif "asset" in ds[name].dims and figure.asset in ds.asset.values:
+                k = list(ds.asset.values).index(figure.asset)
+                yield figure, quantiles_of(value[:, k], levels)
 
     def finance(self, nominal: bool = False) -> dict[str, object]:
         """The money view: a per-year cash-flow table, the headline returns, whether the financing

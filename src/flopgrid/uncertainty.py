@@ -186,8 +186,19 @@ def sensitivity(
                 progress(stop, u.shape[0])
         return out
 
+    def evaluate_some(u: np.ndarray) -> np.ndarray:
+        values = evaluate(u)
+        if not np.isfinite(values).any():
+            # Ranking drivers of a figure that is never a number would rank noise: say so instead.
+            raise FlopgridError(
+                f"{output}: null (not a number) in every one of the {len(values):,} model runs, so no "
+                "driver can be ranked; the scenario does not produce this figure (see its totals in "
+                "`flopgrid run`)"
+            )
+        return values
+
     n = samples or (256 if method == "sobol" else 32)
-    ranked = indices(evaluate, [d.name for d in dims], method, n, seed, groups)
+    ranked = indices(evaluate_some, [d.name for d in dims], method, n, seed, groups)
     drivers = list(ranked["driver"])[:top]
     rows = np.full((1 + 2 * len(drivers), len(dims)), 0.5)
     for k, name in enumerate(drivers):

@@ -14,14 +14,16 @@ from flopgrid.commands.common import (
     print_json,
     user_errors,
 )
-from flopgrid.layout import axes_for
-from flopgrid.library import load_library
-from flopgrid.scenario import load_scenario
-from flopgrid.simulate import prepare
 
 
 def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
     """Validate a scenario and print what it resolves to."""
+    # The engines load here, not at the top: `flopgrid --help` must not pay for pandas and SciPy.
+    from flopgrid.layout import axes_for
+    from flopgrid.library import load_library
+    from flopgrid.scenario import load_scenario
+    from flopgrid.simulate import prepare
+
     with user_errors():
         loaded = load_scenario(scenario)
         axes = axes_for(loaded, load_library())

@@ -7,13 +7,13 @@ capability, each with ``register(app)``), so no module has to import the command
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,8 +21,10 @@ from rich.table import Table
 
 from flopgrid.errors import FlopgridError
 from flopgrid.jsonable import jsonable
+from flopgrid.scenarios import shipped_names
 
 if TYPE_CHECKING:
+    import pandas as pd
     import xarray as xr
 
     from flopgrid.scenario import Scenario
@@ -33,16 +35,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="flopgrid: model the build-out of AI compute — fabs, chips, data centres, power, money.",
 )
-# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs.
-out = Console(width=None if sys.stdout.isatty() else 220)
+# Piped output is not squeezed to 80 columns: tables stay readable in files and CI logs; a wider COLUMNS
+# in the environment widens it (a terminal's own width is used as it is).
+PIPED_WIDTH = 220
+_asked = os.environ.get("COLUMNS", "")
+out = Console(width=None if sys.stdout.isatty() else max(PIPED_WIDTH, int(_asked) if _asked.isdigit() else 0))
 # Errors are one line (file:line: field: message) so they can be read by tools; never wrapped.
 err = Console(stderr=True, soft_wrap=True)
 
 ScenarioArg = Annotated[
     str | None,
     typer.Argument(
-        help="Scenario YAML file, or a built-in name (seed-7t, reference, hundreds-of-billions). "
-        "Default: seed-7t.",
+        help=f"Scenario YAML file, or a built-in name ({', '.join(shipped_names())}). Default: seed-7t.",
         show_default=False,
     ),
 ]
@@ -67,9 +71,12 @@ def print_json(data: Any) -> None:
 
 
 def fmt(value: float) -> str:
-    """A number for a table: thousands separators, about four significant figures."""
+    """A number for a table: thousands separators, about four significant figures; a count (an
+    integer) in full, without decimals."""
     if isinstance(value, str):
         return value
+    if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
+        return f"{int(value):,}"
     if value != value:
         return "–"
     magnitude = abs(value)
@@ -87,9 +94,56 @@ def frame_table(frame: pd.DataFrame, title: str, index_name: str = "year") -> Ta
     for column in frame.columns:
         name, _, unit = str(column).partition(" [")
         table.add_column(f"{name}\n{unit.rstrip(']')}" if unit else name, justify="right")
-    for index, row in frame.iterrows():
-        table.add_row(str(index), *(fmt(v) for v in row.to_numpy()))
+    # itertuples keeps each column's type (iterrows would turn a count into a float beside floats).
+    for index, *values in frame.itertuples(name=None):
+        table.add_row(str(index), *(fmt(v) for v in values))
     return table
+
+
+def short(value: float) -> str:
+    """A number in at most three significant figures, for the compact ranges of a Monte Carlo table
+    (``192``, ``6.35``, ``5.8e28``)."""
+    if value != value:
+        return "–"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if magnitude >= 1e5 or magnitude < 1e-2:
+        mantissa, _, exponent = f"{value:.2g}".partition("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.0f}" if magnitude >= 99.95 else f"{value:.1f}" if magnitude >= 9.995 else f"{value:.2f}"
+
+
+def span(mid: float, low: float, high: float) -> str:
+    """A median and its P5–P95 range in one cell: ``192 (161–224)``; the value alone when the range is
+    one value (every sample agrees)."""
+    if short(low) == short(high) == short(mid):
+        return short(mid)
+    return f"{short(mid)} ({short(low)}–{short(high)})"
+
+
+def year_label(value: float) -> str:
+    """A year as people write it: 2034, not 2,034.0; "never" for a missing one (NaN)."""
+    return "never" if value != value else f"{value:.0f}"
+
+
+def with_ranges(summary: pd.DataFrame) -> pd.DataFrame:
+    """A Monte Carlo summary with one column per figure: its P50 and the P5–P95 range in one cell
+    (``12.3 (10.1–14.0)``), so that every figure fits a terminal; other columns are kept as they are."""
+    frame = summary.copy()
+    columns: dict[str, object] = {}
+    for column in summary.columns:
+        name, _, unit = str(column).partition(" [")
+        stem, _, level = name.rpartition("_p")
+        if level not in ("5", "50", "95") or not stem:
+            columns[str(column)] = frame[column]
+            continue
+        if level != "50":
+            continue
+        low, high = (summary[f"{stem}_p{q} [{unit}"] for q in (5, 95))
+        mid = summary[column]
+        columns[f"{stem} [{unit}"] = [span(m, lo, hi) for m, lo, hi in zip(mid, low, high, strict=True)]
+    return type(summary)(columns, index=summary.index)
 
 
 StoreOpt = Annotated[

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -21,8 +20,6 @@ from flopgrid.commands.common import (
     record,
     user_errors,
 )
-from flopgrid.scenario import load_scenario
-from flopgrid.simulate import simulate
 
 
 def finance(
@@ -40,6 +37,14 @@ def finance(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the cash-flow table, the headline returns, and whether the financing covers the plan."""
+    # The engines are imported here, not at the top, so that the command line starts without pandas
+    # and the simulator (a start-up measure; there is no import cycle).
+    import pandas as pd
+
+    from flopgrid.results import Results  # noqa: F401  (registers the ``results.flopgrid`` accessor)
+    from flopgrid.scenario import load_scenario
+    from flopgrid.simulate import simulate
+
     with user_errors():
         loaded = load_scenario(scenario)
         started = time.perf_counter()
@@ -58,6 +63,8 @@ def finance(
         )
     table = money["table"]
     assert isinstance(table, pd.DataFrame)
+    # Without tranches the "funding gap" is the whole spend: a cost, not a shortfall of financing.
+    financed = bool(loaded.finance.tranches)
     tranches = [
         {
             "name": t.name,
@@ -81,6 +88,7 @@ def finance(
                 "currency": money["currency"],
                 "revenue": loaded.finance.revenue.kind,
                 "tranches": tranches,
+                "financing_section": financed,
                 "run_id": run_id,
                 "years": table.reset_index().to_dict(orient="records"),
                 **{key: value for key, value in money.items() if key not in ("table", "currency")},
@@ -132,7 +140,14 @@ def finance(
         ("revenue", coverage["revenue"], 1e9, "B USD"),
         ("debt service", coverage["debt_service"], 1e9, "B USD"),
         ("committed − spend", coverage["committed_minus_spend"], 1e9, "B USD"),
-        ("funding gap (after revenue and cash carried)", coverage["funding_gap"], 1e9, "B USD"),
+        (
+            "funding gap (after revenue and cash carried)"
+            if financed
+            else "spend not covered (no financing)",
+            coverage["funding_gap"],
+            1e9,
+            "B USD",
+        ),
         ("cash at the end", coverage["cash_end"], 1e9, "B USD"),
         ("NPV at the discount rate", returns["npv"], 1e9, "B USD"),
         ("IRR", returns["irr"], 0.01, "%/year"),
@@ -156,7 +171,13 @@ def finance(
         else:
             head.add_row(label, fmt(value / scale), unit)
     out.print(head)
-    if coverage["covered"]:
+    if not financed:
+        verdict = (
+            "The scenario has no financing section (no tranches): these are its costs only, "
+            f"{fmt(coverage['spend'] / 1e9)} B USD of capex and opex; add finance.tranches to ask whether "
+            "financing covers them."
+        )
+    elif coverage["covered"]:
         verdict = (
             f"The financing covers the plan: no funding gap; {fmt(coverage['cash_end'] / 1e9)} B USD "
             "of cash is left at the end."

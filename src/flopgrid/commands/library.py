@@ -6,7 +6,6 @@ import difflib
 import sys
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -19,8 +18,20 @@ from flopgrid.commands.common import (
     user_errors,
 )
 from flopgrid.errors import FlopgridError
-from flopgrid.library import TABLES, load_library
-from flopgrid.scenario import shipped_scenarios
+from flopgrid.scenarios import descriptions, shipped_names
+
+#: The data library's tables, for the help text (``flopgrid.library.TABLES``, which a test keeps equal):
+#: spelt out so that ``flopgrid --help`` does not load the library and pandas.
+TABLES = (
+    "accelerators",
+    "fabs",
+    "packaging",
+    "hbm",
+    "datacentres",
+    "power_sources",
+    "regions",
+    "macro",
+)
 
 
 def data(
@@ -32,6 +43,12 @@ def data(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the table as CSV.")] = False,
 ) -> None:
     """List a data-library table with values, ranges and sources."""
+    # Imported here, not at the top: pandas and the library load only when a table is shown, so that
+    # the command line starts fast (a start-up measure; there is no import cycle).
+    import pandas as pd
+
+    from flopgrid.library import load_library
+
     with user_errors():
         library = load_library()
         if table is None:
@@ -82,16 +99,23 @@ def data(
 
 
 def scenarios(as_json: JsonOpt = False) -> None:
-    """List the built-in scenarios."""
-    names = shipped_scenarios()
+    """List the built-in scenarios with their descriptions."""
+    described = descriptions()
     if as_json:
-        print_json(names)
-    else:
-        for name in names:
-            out.print(name)
+        print_json([{"name": name, "description": text} for name, text in described.items()])
+        return
+    listing = Table(title="built-in scenarios", title_justify="left", header_style="bold")
+    listing.add_column("name", no_wrap=True)
+    listing.add_column("description")
+    for name, text in described.items():
+        listing.add_row(name, text)
+    out.print(listing)
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the app."""
     app.command()(data)
-    app.command()(scenarios)
+    # The help names every shipped scenario, from the shipped files (not typed here).
+    app.command(help=f"List the built-in scenarios ({', '.join(shipped_names())}) with their descriptions.")(
+        scenarios
+    )

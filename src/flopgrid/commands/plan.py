@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
-import xarray as xr
 
 from flopgrid.commands.common import (
     JsonOpt,
@@ -23,6 +21,13 @@ from flopgrid.commands.common import (
     user_errors,
 )
 from flopgrid.errors import FlopgridError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+    from flopgrid.library import Library
+    from flopgrid.scenario import Scenario
 
 TargetArg = Annotated[
     str | None,
@@ -51,6 +56,8 @@ PLAN_COLUMNS: tuple[tuple[str, float, str], ...] = (
 
 def plan_table(results: xr.Dataset) -> pd.DataFrame:
     """The build plan per year (construction starts and what is in service), in readable units."""
+    import pandas as pd  # here, not at the top: a start-up measure for the command line
+
     r = results.isel(sample=0)
     frame = pd.DataFrame(index=pd.Index(r.year.values, name="year"))
     for name, scale, column in PLAN_COLUMNS:
@@ -61,6 +68,8 @@ def plan_table(results: xr.Dataset) -> pd.DataFrame:
 
 def where_table(results: xr.Dataset) -> pd.DataFrame:
     """What the plan builds in each region over the horizon (regions with nothing left out)."""
+    import pandas as pd  # here, not at the top: a start-up measure for the command line
+
     r = results.isel(sample=0)
     frame = pd.DataFrame(index=pd.Index(r.region.values, name="region"))
     frame["data centres [GW]"] = (r["datacentre_build"].sum("year") / 1e9).values
@@ -73,6 +82,40 @@ def where_table(results: xr.Dataset) -> pd.DataFrame:
     frame["chips [M]"] = (r["accelerators_shipped"].sum(["year", "accelerator"]) / 1e6).values
     frame[f"installed {int(r.year.values[-1])} [M H100e]"] = (r["h100e"].isel(year=-1) / 1e6).values
     return frame[frame.abs().sum(axis=1) > 0]
+
+
+#: Library tables whose builds have a lead time (construction start to first output).
+LEAD_TABLES = ("fabs", "packaging", "hbm", "datacentres", "power_sources")
+
+
+def lead_times(library: Library) -> dict[str, float]:
+    """The longest lead time of each kind of build in the library, in years."""
+    out: dict[str, float] = {}
+    for table in LEAD_TABLES:
+        frame = library.table(table)
+        values = frame.loc[frame["parameter"] == "lead_time", "value"].astype(float)
+        if len(values):
+            out[table] = float(values.max())
+    return out
+
+
+def window_warning(scenario: Scenario, library: Library) -> str | None:
+    """A warning when a myopic planner's window is shorter than the longest lead time (its builds then
+    come online after the window it plans for, so it may build nothing); ``None`` otherwise."""
+    planner = scenario.planner
+    if planner is None or planner.mode != "myopic":
+        return None
+    leads = lead_times(library)
+    longest = max(leads.values(), default=0.0)
+    if planner.window >= longest:
+        return None
+    named = ", ".join(f"{table} {years:g}" for table, years in leads.items())
+    return (
+        f"warning: the myopic window of {planner.window} year(s) is shorter than the longest lead time "
+        f"({longest:g} years; lead times in years: {named}): builds that come online after the window "
+        "are not seen, so the planner may build nothing; use --window "
+        f"{int(-(-longest // 1))} or more"
+    )
 
 
 def _report(results: xr.Dataset, top: int) -> dict[str, Any]:
@@ -154,6 +197,9 @@ def register(app: typer.Typer) -> None:
                 if window is not None:
                     update["window"] = window
                 loaded = loaded.model_copy(update={"planner": loaded.planner.model_copy(update=update)})
+            warning = window_warning(loaded, flopgrid.load_library())
+            if warning is not None:
+                err.print(warning, highlight=False)
             for path in (out_path, scenario_out):
                 if path is not None and not path.parent.exists():
                     raise FlopgridError(f"{path}: the folder {path.parent} does not exist")

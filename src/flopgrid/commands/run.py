@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -25,13 +25,16 @@ from flopgrid.commands.common import (
     print_json,
     record,
     user_errors,
+    with_ranges,
+    year_label,
 )
-from flopgrid.distributions import SAMPLING
 from flopgrid.errors import FlopgridError
-from flopgrid.questions import answer, figure_name, parse_question
-from flopgrid.scenario import Scenario, load_scenario
-from flopgrid.simulate import simulate
-from flopgrid.uncertainty import monte_carlo, quantiles
+
+if TYPE_CHECKING:
+    from flopgrid.scenario import Scenario
+
+#: Sampling designs (``flopgrid.distributions.SAMPLING``, which a test keeps equal), for the help text.
+SAMPLING_DESIGNS = ("lhs", "sobol", "random")
 
 
 def run(
@@ -54,19 +57,34 @@ def run(
         str | None,
         typer.Option(help="Sampling design: lhs, sobol or random (default: the scenario's, else lhs)."),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Monte Carlo: P5, P50 and P95 in columns of their own (default: P50 (P5–P95))."
+        ),
+    ] = False,
     store: StoreOpt = None,
     no_record: NoRecordOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a scenario and print the per-year summary and horizon totals.
 
+    With several samples each figure reads as its median and the P5–P95 range, e.g. 12.3 (10.1–14.0).
     Up to 100,000 samples every result is kept (and can be saved); above that the run goes in chunks
     that keep only the headline figures and the --ask figures, so memory stays bounded (about 0.7 GB
-    plus 8 bytes per sample and kept figure).
+    plus 8 bytes per sample and kept figure). --ask takes any figure of `flopgrid figures` or a
+    Results variable at a year.
     """
+    # The engines are imported here, not at the top: `flopgrid --help` then starts without numpy's
+    # stack of pandas, SciPy and xarray (a start-up measure; there is no import cycle).
+    from flopgrid.questions import parse_question
+    from flopgrid.results import Results  # noqa: F401  (registers the ``results.flopgrid`` accessor)
+    from flopgrid.scenario import load_scenario
+    from flopgrid.simulate import simulate
+
     with user_errors():
-        if sampling is not None and sampling not in SAMPLING:
-            raise FlopgridError(f"--sampling {sampling}: use one of {', '.join(SAMPLING)}")
+        if sampling is not None and sampling not in SAMPLING_DESIGNS:
+            raise FlopgridError(f"--sampling {sampling}: use one of {', '.join(SAMPLING_DESIGNS)}")
         for question in ask or []:
             parse_question(question)
         chunked = samples > FULL_RESULTS_MAX
@@ -120,13 +138,14 @@ def run(
         )
         return
     title = f"{loaded.name}: {loaded.description}".strip().rstrip(":")
-    out.print(
-        frame_table(
-            summary,
-            f"{title}\n(samples: {samples}" + ("; median with P5/P95 columns)" if samples > 1 else ")"),
-        )
-    )
-    out.print(_totals_table(results.flopgrid.total_rows()))
+    if samples == 1:
+        shown, note = summary, ")"
+    elif wide:
+        shown, note = summary, "; P5, P50 and P95 columns)"
+    else:
+        shown, note = with_ranges(summary), "; median (P5–P95))"
+    out.print(frame_table(shown, f"{title}\n(samples: {samples:,}{note}"))
+    out.print(_totals_table(results.flopgrid.total_ranges(), samples))
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")
@@ -181,6 +200,9 @@ def _run_chunked(
     progress: Callable[[int, int], None] | None,
 ) -> None:
     """A Monte Carlo run in bounded memory: headline figures and asked figures only."""
+    from flopgrid.questions import answer, figure_name
+    from flopgrid.uncertainty import monte_carlo, quantiles
+
     figures = list(dict.fromkeys([*HEADLINE_FIGURES, *(figure_name(q) for q in ask)]))
     frame = monte_carlo(loaded, figures, samples, seed=seed, sampling=sampling, progress=progress)
     units: dict[str, str] = frame.attrs["units"]
@@ -230,17 +252,22 @@ def _print_answers(answers: list[dict[str, Any]]) -> None:
     out.print(asked)
 
 
-def _totals_table(rows: list[tuple[str, str, float | str, str]]) -> Table:
-    """The horizon totals in display units, labelled and ordered by the Results schema."""
-    table = Table(title="Horizon totals (median over samples)", title_justify="left", header_style="bold")
-    for name in ("figure", "value", "unit"):
-        table.add_column(name, justify="right" if name == "value" else "left")
-    for key, label, value, unit in rows:
-        if key == "payback_year" and isinstance(value, float):
-            shown = "never" if value != value else f"{value:.0f}"
+def _totals_table(rows: list[tuple[str, str, tuple[float, ...] | str, str]], samples: int) -> Table:
+    """The horizon totals in display units, labelled and ordered by the figure registry: the median, and
+    with several samples the P5–P95 range (rows of ``results.flopgrid.total_ranges()``)."""
+    many = samples > 1
+    title = "Horizon totals" + (" (median and P5–P95 over samples)" if many else "")
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in ("figure", "value", *(("P5–P95",) if many else ()), "unit"):
+        table.add_column(name, justify="left" if name in ("figure", "unit") else "right")
+    for key, label, values, unit in rows:
+        show = year_label if key == "payback_year" else fmt
+        if isinstance(values, str):
+            cells = [values, *([""] if many else [])]
         else:
-            shown = fmt(value) if isinstance(value, float) else str(value)
-        table.add_row(label, shown, unit)
+            low, mid, high = values
+            cells = [show(mid), *([f"{show(low)}–{show(high)}"] if many else [])]
+        table.add_row(label, *cells, unit)
     return table
 
 

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.progress import (
     BarColumn,
@@ -19,6 +18,9 @@ from rich.progress import (
 from rich.table import Table
 
 from flopgrid.commands.common import JsonOpt, err, fmt, out, print_json, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 StoreOpt = Annotated[
     Path | None,
@@ -37,7 +39,7 @@ RunArg = Annotated[
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     data = frame.astype(object).where(frame.notna(), None)
     return [
-        {str(k): (str(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        {str(k): (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in data.to_dict(orient="records")
     ]
 
@@ -74,8 +76,8 @@ def _print_runs(frame: pd.DataFrame, path: Path, as_json: bool) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the app."""
-    from flopgrid.store import RunStore
-
+    # The store (DuckDB, pandas) is imported in each command, not here: registering the commands must
+    # not load it, so that the command line starts fast (a start-up measure; there is no cycle).
     runs = typer.Typer(no_args_is_help=True, help="Stored runs: list, show, compare, export, delete.")
     app.add_typer(runs, name="runs")
 
@@ -93,6 +95,8 @@ def register(app: typer.Typer) -> None:
         Then reads the whole store back (checking every block): a damaged file is one line on stderr
         and exit status 2, after the runs that could be listed.
         """
+        from flopgrid.store import RunStore
+
         with user_errors():
             run_store = RunStore(store)
             frame = run_store.list(limit, sweep=sweep)
@@ -104,6 +108,8 @@ def register(app: typer.Typer) -> None:
     def show(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         """A run's metadata and headline totals."""
         with user_errors():
+            from flopgrid.store import RunStore
+
             info = RunStore(store).show(run_id)
         if as_json:
             print_json(info)
@@ -154,6 +160,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Compare two runs: their inputs that differ and their headline totals side by side."""
+        from flopgrid.store import RunStore
+
         with user_errors():
             run_store = RunStore(store)
             frame = run_store.diff(a, b)
@@ -181,6 +189,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a run's results (long rows with units) to Parquet or CSV."""
         with user_errors():
+            from flopgrid.store import RunStore
+
             written = RunStore(store).export(run_id, path)
         if as_json:
             print_json({"run_id": run_id, "path": str(written)})
@@ -191,6 +201,8 @@ def register(app: typer.Typer) -> None:
     def delete(run_id: RunArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         """Remove a run and its results."""
         with user_errors():
+            from flopgrid.store import RunStore
+
             RunStore(store).delete(run_id)
         if as_json:
             print_json({"deleted": run_id})

@@ -35,7 +35,7 @@ YEAR_KEYS = frozenset(v.total_key for v in VARIABLES.values() if v.unit == "cale
 #: Per-year tables, by the schema's summary columns: narrow enough to print on a page each.
 YEAR_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Chips and compute", ("produced", "installed", "waiting", "h100e", "largest_run")),
-    ("Power and energy", ("it_power", "facility_power", "energy", "emissions")),
+    ("Power and energy", ("it_rating", "facility_draw", "energy", "emissions")),
     ("Money", ("capex", "opex")),
 )
 
@@ -78,7 +78,11 @@ class Figures:
         view = results.flopgrid
         self.samples = int(results.sizes.get("sample", 1))
         self.rows = {key: (label, value, unit) for key, label, value, unit in view.total_rows()}
-        self.ranges = view.total_ranges() if self.samples > 1 else {}
+        self.ranges = {
+            key: values
+            for key, _, values, _ in view.total_ranges((0.05, 0.95))
+            if self.samples > 1 and not isinstance(values, str)
+        }
 
     def __contains__(self, key: str) -> bool:
         return key in self.rows

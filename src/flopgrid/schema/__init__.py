@@ -130,6 +130,87 @@ DUAL_PREFIX = "shadow_price_"
 STOCKS: frozenset[str] = frozenset(v.name for v in VARIABLES.values() if v.kind == "stock")
 
 
+#: The asset classes of capex and opex (the ``asset`` dimension, in its order) and how each reads among
+#: the totals ("of which fabs"); the model's ``flopgrid.model.finance.ASSETS`` (a test keeps them equal).
+ASSET_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "fab": "fabs",
+        "packaging": "packaging",
+        "hbm": "HBM",
+        "datacentre": "data centres",
+        "power": "power and grid",
+        "accelerator": "accelerators",
+        "network": "cluster networking",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure: a horizon total of a Results variable, under one name everywhere.
+
+    The CLI's totals, the JSON totals, ``--ask`` questions, the run store and the report all use
+    :attr:`name` (``h100e_end``, ``capex``, ``capex_fab``, ``first_bottleneck``), :attr:`label` and the
+    display unit.
+    """
+
+    name: str
+    label: str
+    variable: Variable
+    asset: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        """The kind of its variable: a stock's figure is its level at the horizon's end."""
+        return self.variable.kind
+
+    @property
+    def unit(self) -> str:
+        """Its base unit (none for a label)."""
+        return "" if self.kind == "label" else self.variable.unit
+
+    @property
+    def display_unit(self) -> str:
+        """The unit people read it in."""
+        return self.variable.display_unit
+
+    def display(self, value: float) -> float:
+        """A value in base units, in display units."""
+        return self.variable.display(value)
+
+    @property
+    def meaning(self) -> str:
+        """How it is taken from the Results, in words."""
+        where = f" of {ASSET_LABELS.get(self.asset, self.asset)}" if self.asset else ""
+        return {
+            "stock": f"{self.variable.name}{where} at the end of the horizon",
+            "flow": f"{self.variable.name}{where} summed over the horizon",
+            "horizon": f"{self.variable.name}, one figure per run",
+            "label": f"{self.variable.name} most often binding in the first year (a label, not a number)",
+        }[self.kind]
+
+
+def _figures() -> dict[str, Figure]:
+    out: dict[str, Figure] = {}
+    for v in VARIABLES.values():
+        if v.total_label is None:
+            continue
+        if v.kind == "label":
+            out[f"first_{v.name}"] = Figure(f"first_{v.name}", v.total_label, v)
+            continue
+        out[v.total_key] = Figure(v.total_key, v.total_label, v)
+        if "asset" in v.dims:
+            for asset, words in ASSET_LABELS.items():
+                name = f"{v.name}_{asset}"
+                out[name] = Figure(name, f"{v.total_label.split(' over ')[0]}: {words}", v, asset)
+    return out
+
+
+#: The figure registry: every headline figure by name, in display order (the keys of
+#: ``results.flopgrid.totals()``; ``flopgrid figures`` lists them).
+FIGURES: Mapping[str, Figure] = MappingProxyType(_figures())
+
+
 def glossary() -> str:
     """The variable list of the docs, as a Markdown table (``python -m flopgrid.schema``)."""
     lines = [

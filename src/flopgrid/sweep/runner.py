@@ -161,8 +161,16 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise FlopgridError(f"--workers must be at least 1, got {n}")
+    # The scheduler serves its HTTP routes (health, metrics) even without a dashboard, on port 8787 by
+    # default, and warns "Port 8787 is already in use" into the sweep's output when another cluster or
+    # program holds it: ask for any free port on the loopback instead, with no dashboard.
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        silence_logs=50,
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
