@@ -349,4 +349,6 @@ class ResultsAccessor:
         for dim in dims:
             if dim not in out:
                 out[dim] = pd.NA
+        # Variables without a year (NPV …) leave holes; nullable integers keep years as 2030, not 2030.0.
+        out["year"] = out["year"].astype("Int64")
         return out[["variable", "unit", *dims, "value"]]
