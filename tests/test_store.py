@@ -197,6 +197,14 @@ def test_cli_runs_commands(
     out = tmp_path / "b.csv"
     exported = runner.invoke(app, ["runs", "export", ids["b"], str(out), "--store", str(store.path)])
     assert exported.exit_code == 0 and out.exists()
+    # What people read is in display units with the registry's labels; JSON keeps the store's base units.
+    energy_wh = json.loads(shown.stdout)["summary"]["energy"]["value"]
+    for command in (["runs", "show", ids["a"]], ["runs", "diff", ids["a"], ids["b"]]):
+        text = runner.invoke(app, [*command, "--store", str(store.path)], env={"COLUMNS": "200"}).stdout
+        assert "electricity over the horizon" in text and "TWh" in text and " Wh " not in text
+    table = runner.invoke(app, ["runs", "show", ids["a"], "--store", str(store.path)], env={"COLUMNS": "200"})
+    row = next(line for line in table.stdout.splitlines() if "electricity over the horizon" in line)
+    assert f"{energy_wh / 1e12:,.0f}".split(",")[0] in row
     unknown = runner.invoke(app, ["runs", "show", "zzzz", "--store", str(store.path)])
     assert unknown.exit_code == 2
     assert "no run 'zzzz'" in unknown.stderr and "Traceback" not in unknown.output

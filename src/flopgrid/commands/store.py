@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from flopgrid.commands.common import JsonOpt, err, fmt, out, print_json, user_errors
+from flopgrid.schema import FIGURES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +60,20 @@ def _plain_table(frame: pd.DataFrame, title: str) -> Table:
                 cells.append(str(value))
         table.add_row(*cells)
     return table
+
+
+def displayed(name: str, value: Any, unit: str) -> tuple[str, Any, str]:
+    """A stored total as people read it: the registry's label, the value in display units and that
+    unit (``energy 7.44e+15 Wh`` → ``electricity over the horizon 7,441 TWh``); as stored otherwise."""
+    figure = FIGURES.get(name)
+    if (
+        figure is None
+        or not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or figure.kind == "label"
+    ):
+        return (figure.label if figure else name), value, unit
+    return figure.label, figure.display(float(value)), figure.display_unit
 
 
 def _print_runs(frame: pd.DataFrame, path: Path, as_json: bool) -> None:
@@ -146,10 +161,8 @@ def register(app: typer.Typer) -> None:
             totals.add_column("value", justify="right")
             totals.add_column("unit")
             for name, item in info["summary"].items():
-                value = item["value"]
-                totals.add_row(
-                    name, fmt(value) if isinstance(value, float | int) else str(value), item["unit"]
-                )
+                label, value, unit = displayed(name, item["value"], item["unit"])
+                totals.add_row(label, fmt(value) if isinstance(value, float | int) else str(value), unit)
             out.print(totals)
 
     @runs.command("diff")
@@ -178,7 +191,18 @@ def register(app: typer.Typer) -> None:
             out.print(table)
         else:
             out.print("the two runs have the same inputs")
-        out.print(_plain_table(frame.rename(columns={"a": a, "b": b, "change_pct": "change %"}), "totals"))
+        # In display units (JSON keeps the store's base units): rescale a, b and the change together.
+        shown = frame.copy()
+        for i, name in enumerate(frame["quantity"]):
+            figure = FIGURES.get(str(name))
+            if figure is None or figure.kind == "label":
+                continue
+            for column in ("a", "b", "change"):
+                value = frame[column].iloc[i]
+                if isinstance(value, float):
+                    shown.loc[shown.index[i], column] = figure.display(value)
+            shown.loc[shown.index[i], ["quantity", "unit"]] = [figure.label, figure.display_unit]
+        out.print(_plain_table(shown.rename(columns={"a": a, "b": b, "change_pct": "change %"}), "totals"))
 
     @runs.command("export")
     def export(
