@@ -19,7 +19,7 @@ import yaml
 
 from flopgrid.web import Settings
 from flopgrid.web.jobs import DONE_BEFORE_CANCEL, Job, JobManager, Outcome
-from flopgrid.web.sandbox import Sandbox, SandboxRefused
+from flopgrid.web.sandbox import Sandbox, SandboxBusy, SandboxRefused
 from test_web_api import Live
 
 # The reproducers of issue 16, exactly: the 104-byte scenario whose unit pint would evaluate for minutes.
@@ -154,6 +154,26 @@ def test_an_alias_bomb_is_stopped_by_the_workers_memory_limit() -> None:
         assert sandbox.status()["replaced"] == 0
     finally:
         sandbox.close()
+
+
+def test_closing_the_sandbox_ends_a_task_in_flight() -> None:
+    # A server that stops must not wait on a reader stuck in a hostile scenario.
+    sandbox = Sandbox(workers=1, seconds=600)
+    outcome: dict[str, BaseException] = {}
+
+    def stuck() -> None:
+        try:
+            sandbox.call(time.sleep, 600)
+        except SandboxBusy as exc:
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=stuck)
+    caller.start()
+    while sandbox.status()["busy"] < 1:
+        assert caller.is_alive()
+    sandbox.close()
+    caller.join(timeout=60)
+    assert not caller.is_alive() and "shutting down" in str(outcome["error"])
 
 
 def test_an_overrunning_task_is_killed_and_its_worker_replaced() -> None:

@@ -19,6 +19,7 @@ import os
 import resource
 import threading
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as TaskTimeout
 from typing import Any
 
@@ -101,9 +102,12 @@ class Sandbox:
         self.memory = memory
         self.wait = wait
         self._slots = threading.BoundedSemaphore(workers)
-        self._lock = threading.Lock()
+        # Re-entrant: a task is scheduled and registered under it, and starting the pool takes it too.
+        self._lock = threading.RLock()
         self._pool: ProcessPool | None = None
         self._closed = False
+        #: Tasks running now, so that closing can end them (a stopped pool leaves them unresolved).
+        self._running: set[Future[Any]] = set()
         #: Tasks ended for overrunning their time, and workers replaced for any reason (for health).
         self.timeouts = 0
         self.replaced = 0
@@ -150,26 +154,10 @@ class Sandbox:
             raise SandboxBusy(
                 f"all {self.size} scenario readers stayed busy for {self.wait:g} s; retry in a moment"
             )
+        with self._lock:
+            self.busy += 1
         try:
-            with self._lock:
-                self.busy += 1
-            future = self._started().schedule(_guarded, args=(function, args), timeout=self.seconds)
-            try:
-                status, value = future.result()
-            except TaskTimeout:
-                with self._lock:
-                    self.timeouts += 1
-                    self.replaced += 1
-                raise SandboxRefused(
-                    f"reading this scenario took longer than {self.seconds:g} s, the server's limit; "
-                    "simplify its unit expressions or YAML"
-                ) from None
-            except ProcessExpired:
-                with self._lock:
-                    self.replaced += 1
-                raise SandboxRefused("reading this scenario crashed its worker process") from None
-            except Exception as exc:  # the value or error would not pickle
-                raise SandboxRefused(f"its result could not be returned ({type(exc).__name__})") from None
+            status, value = self._outcome(function, args)
         finally:
             with self._lock:
                 self.busy -= 1
@@ -179,6 +167,34 @@ class Sandbox:
         if status == "error":
             raise value
         return value
+
+    def _outcome(self, function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
+        """Run one task on the pool: its ``(status, value)``, or the error of its time, worker or close."""
+        with self._lock:  # scheduled and registered at once: a close either sees it or comes first
+            future = self._started().schedule(_guarded, args=(function, args), timeout=self.seconds)
+            self._running.add(future)
+        try:
+            outcome: tuple[str, Any] = future.result()
+            return outcome
+        except CancelledError:
+            raise SandboxBusy("the server is shutting down") from None
+        except TaskTimeout:
+            with self._lock:
+                self.timeouts += 1
+                self.replaced += 1
+            raise SandboxRefused(
+                f"reading this scenario took longer than {self.seconds:g} s, the server's limit; "
+                "simplify its unit expressions or YAML"
+            ) from None
+        except ProcessExpired:
+            with self._lock:
+                self.replaced += 1
+            raise SandboxRefused("reading this scenario crashed its worker process") from None
+        except Exception as exc:  # the value or error would not pickle
+            raise SandboxRefused(f"its result could not be returned ({type(exc).__name__})") from None
+        finally:
+            with self._lock:
+                self._running.discard(future)
 
     def status(self) -> dict[str, Any]:
         """Counters for the health endpoint."""
@@ -196,6 +212,9 @@ class Sandbox:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            running = list(self._running)
+        for future in running:
+            future.cancel()  # pebble ends the worker running it; its caller gets SandboxBusy
         if pool is not None:
             pool.stop()  # type: ignore[no-untyped-call]
             pool.join(timeout=5)
