@@ -160,6 +160,24 @@ def split_name(name: str, tables: tuple[str, ...]) -> tuple[str, str | None, str
     )
 
 
+def library_name(name: str, library: Library) -> tuple[str, str | None, str]:
+    """``TABLE[.ITEM].PARAMETER`` checked against the library: (table, item or None, parameter).
+
+    Raises
+    ------
+    ValueError
+        For a malformed name, an unknown table or parameter (with the closest one), or an unknown item.
+    """
+    table, item, parameter = split_name(name, OVERRIDABLE)
+    if (table, parameter) not in library.specs:
+        choices = library.parameters(table)
+        raise ValueError(f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)}")
+    items = library.ids(table)
+    if item is not None and item not in items:
+        raise ValueError(f"unknown item {shorten(item)} of {table}.{suggest(item, items)}")
+    return table, item, parameter
+
+
 def explicit_distributions(
     scenario: Scenario, library: Library, lines: Mapping[tuple[Any, ...], int] | None = None
 ) -> dict[tuple[str, str, str | None], Distribution]:
@@ -168,20 +186,12 @@ def explicit_distributions(
     for name, raw in scenario.uncertainty.distributions.items():
         loc = ("uncertainty", "distributions", name)
         try:
-            table, item, parameter = split_name(name, OVERRIDABLE)
-            if (table, parameter) not in library.specs:
-                choices = library.parameters(table)
-                raise ValueError(
-                    f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)}"
-                )
-            items = library.ids(table)
+            table, item, parameter = library_name(name, library)
             if table == "regions" and item is not None:
                 raise ValueError(
                     "a region parameter is drawn with one quantile for every region; give its "
                     f"distribution as regions.{parameter} (and per-region values under parameters)"
                 )
-            if item is not None and item not in items:
-                raise ValueError(f"unknown item {item!r} of {table}.{suggest(item, items)}")
             out[(table, parameter, item)] = distribution_from_spec(
                 raw, library.specs[(table, parameter)].unit
             )
@@ -209,15 +219,7 @@ def check_correlations(
         loc = ("uncertainty", "correlations", k)
         try:
             for name in (first, second):
-                table, item, parameter = split_name(name, OVERRIDABLE)
-                if (table, parameter) not in library.specs:
-                    choices = library.parameters(table)
-                    raise ValueError(
-                        f"unknown parameter {shorten(parameter)} of {table}.{suggest(parameter, choices)}"
-                    )
-                items = library.ids(table)
-                if item is not None and item not in items:
-                    raise ValueError(f"unknown item {shorten(item)} of {table}.{suggest(item, items)}")
+                library_name(name, library)
             if not -1 < rho < 1:
                 raise ValueError(f"a rank correlation must be between -1 and 1 (exclusive), got {rho}")
         except ValueError as exc:
