@@ -73,6 +73,22 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def task_failure(task: Task, sweep: Sweep, error: str, scenario_hash: str | None = None) -> RunRecord:
+    """The failure record of a sweep task, under the task's own code version (so a re-run finds it)."""
+    record = failure_record(
+        task.data,
+        engine=task.engine,
+        seed=task.seed,
+        samples=task.samples,
+        error=error,
+        parameters=_plain(task.values),
+        sweep=sweep.name,
+        scenario_hash=scenario_hash,
+    )
+    record.version = task.version
+    return record
+
+
 def task_keys(sweep: Sweep) -> tuple[dict[int, str], list[RunRecord]]:
     """Each task's store key, and failure records for tasks whose scenario does not validate.
 
@@ -88,16 +104,7 @@ def task_keys(sweep: Sweep) -> tuple[dict[int, str], list[RunRecord]]:
             message = f"{sweep.file}: overrides {_plain(task.values)} make an invalid scenario: " + " ".join(
                 str(exc).split()
             )
-            record = failure_record(
-                task.data,
-                engine=task.engine,
-                seed=task.seed,
-                samples=task.samples,
-                error=message,
-                parameters=_plain(task.values),
-                sweep=sweep.name,
-            )
-            record.version = task.version
+            record = task_failure(task, sweep, message)
             keys[task.index] = record.key
             failures.append(record)
             continue
@@ -253,19 +260,7 @@ def run_sweep(
                         message = f"{type(exc).__name__}: {exc}"
                         errors.append(message)
                         n_failed += 1
-                        pending.append(
-                            failure_record(
-                                task.data,
-                                engine=task.engine,
-                                seed=task.seed,
-                                samples=task.samples,
-                                error=message,
-                                parameters=_plain(task.values),
-                                sweep=sweep.name,
-                                scenario_hash=keys[task.index].split(":", 1)[0],
-                            )
-                        )
-                        pending[-1].version = task.version
+                        pending.append(task_failure(task, sweep, message, keys[task.index].split(":", 1)[0]))
                     else:
                         pending.append(future.result())
                     future.release()
