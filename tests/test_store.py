@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import flopgrid
 from flopgrid.cli import app
+from flopgrid.commands.common import fmt
 from flopgrid.errors import FlopgridError
 from flopgrid.store import RunStore, record_run
 
@@ -204,7 +205,7 @@ def test_cli_runs_commands(
         assert "electricity over the horizon" in text and "TWh" in text and " Wh " not in text
     table = runner.invoke(app, ["runs", "show", ids["a"], "--store", str(store.path)], env={"COLUMNS": "200"})
     row = next(line for line in table.stdout.splitlines() if "electricity over the horizon" in line)
-    assert f"{energy_wh / 1e12:,.0f}".split(",")[0] in row
+    assert f" {fmt(energy_wh / 1e12)} " in row and "TWh" in row
     unknown = runner.invoke(app, ["runs", "show", "zzzz", "--store", str(store.path)])
     assert unknown.exit_code == 2
     assert "no run 'zzzz'" in unknown.stderr and "Traceback" not in unknown.output
