@@ -159,8 +159,15 @@ def tornado(
     ``records`` are the rows of :func:`flopgrid.uncertainty.sensitivity`'s ``tornado`` frame
     (``driver``, ``low``, ``high``, ``swing``), in ``unit``.
     """
-    rows = sorted(records, key=lambda r: -abs(float(r.get("swing") or 0.0)))[:top]
-    rows = [r for r in rows if r.get("low") is not None and r.get("high") is not None][::-1]
+
+    def swing(row: Mapping[str, Any]) -> float:
+        value = float(row.get("swing") or 0.0)
+        return abs(value) if np.isfinite(value) else 0.0
+
+    def drawn(row: Mapping[str, Any]) -> bool:
+        return all(row.get(k) is not None and np.isfinite(float(row[k])) for k in ("low", "high"))
+
+    rows = sorted((r for r in records if drawn(r)), key=swing, reverse=True)[:top][::-1]
     drivers = [str(r["driver"]) for r in rows]
     low = np.array([float(r["low"]) for r in rows]) - base
     high = np.array([float(r["high"]) for r in rows]) - base

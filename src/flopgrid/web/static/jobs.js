@@ -91,7 +91,8 @@ function showJob(job, views) {
 
 function table(records, id) {
   if (!records || !records.length) return "";
-  const columns = Object.keys(records[0]);
+  // "index" is a frame's row number, not a column anyone reads.
+  const columns = Object.keys(records[0]).filter((c) => c !== "index");
   let html = `<div class="table-wrap"><table id="${id}"><tr>` + columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("") + "</tr>";
   for (const row of records) {
     html += "<tr>" + columns.map((c) => {
