@@ -259,6 +259,10 @@ def job_view(kind: str, results: xr.Dataset | None, summary: dict[str, Any]) -> 
     return {"charts": {}}
 
 
+#: Comparison operators as people write them.
+SYMBOLS = {">=": "≥", "<=": "≤"}
+
+
 def probability_answer(ds: xr.Dataset, name: str, op: str, threshold: float) -> dict[str, Any]:
     """P(figure ``op`` threshold) over a Monte Carlo run's samples, the threshold in the figure's
     display unit; answered by :func:`flopgrid.questions.probability` (the CLI's ``--ask``)."""
@@ -274,7 +278,7 @@ def probability_answer(ds: xr.Dataset, name: str, op: str, threshold: float) -> 
     found = probability(ds, f"{name} {op} {base!r}")
     shown = f"{threshold:g} {registered.display_unit}".strip()
     return {
-        "question": f"P({registered.label} {op} {shown})",
+        "question": f"P({registered.label} {SYMBOLS.get(op, op)} {shown})",
         "expression": found["question"],
         "probability": _number(found["probability"]),
         "standard_error": _number(found["standard_error"]),
