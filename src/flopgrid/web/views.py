@@ -78,11 +78,12 @@ def cards(ds: xr.Dataset) -> list[dict[str, Any]]:
                 line.update(value=mid, low=low if many else None, high=high if many else None)
             lines.append(line)
         if title == "First binding constraint" and ds.attrs.get("engine") == "plan":
+            # The target's own dual says what the target costs, not what holds the plan back.
             ranked = rank(ds)
+            ranked = ranked[ranked.constraint != "compute-target-lower"]
             text = str(ranked.text.iloc[0]) if len(ranked) else "none: no constraint binds"
-            lines = [
-                {"name": "bottleneck", "label": "most valuable binding constraint", "unit": "", "value": text}
-            ]
+            label = "most valuable binding constraint (the target aside)"
+            lines = [{"name": "bottleneck", "label": label, "unit": "", "value": text}]
         if lines:
             out.append({"title": title, "lines": lines})
     return out
@@ -125,6 +126,7 @@ def run_view(ds: xr.Dataset, with_charts: bool) -> dict[str, Any]:
             "seed": ds.attrs.get("seed"),
             "totals": charts.headline(ds),
             **answers(ds),
+            **({"plan": plan_panel(ds)} if ds.attrs.get("engine") == "plan" else {}),
         }
     view = ds.flopgrid
     money = view.finance()

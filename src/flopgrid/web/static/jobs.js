@@ -167,7 +167,8 @@ export async function loadRuns() {
 async function showRun(id) {
   const result = await api(`/api/runs/${encodeURIComponent(id)}/charts`);
   if (!result.ok) { status(`run ${id}: ${result.body.detail}`); return; }
-  $("plan-panel").hidden = true;
+  $("plan-panel").hidden = !result.body.plan;
+  if (result.body.plan) showPlan(result.body.plan);
   showView(result.body, { source: "run", run: id, samples: result.body.samples,
                           label: `Showing stored run ${id} (${result.body.scenario}, ${result.body.samples} sample(s)).` });
 }
