@@ -97,8 +97,9 @@ def test_headline_cards_are_above_the_fold_and_are_the_runs_totals(page: Page) -
 
 
 def test_monte_carlo_ranges_probability_and_distribution(page: Page) -> None:
+    asked = int(page.evaluate("Number(document.body.dataset.asked || 0)"))
     page.click("#ask-run")
-    page.wait_for_function("document.body.dataset.asked === '1'")
+    page.wait_for_function(f"Number(document.body.dataset.asked) > {asked}")
     assert "run Monte Carlo" in page.inner_text("#ask-answer")
     after_run(page, lambda: page.fill("#samples", "100"))
     assert "P5–P95" in page.inner_text('.card[data-card="Total cost"]')
@@ -113,11 +114,34 @@ def test_monte_carlo_ranges_probability_and_distribution(page: Page) -> None:
     page.fill("#ask-threshold", "190")
     assert page.inner_text("#ask-unit") == "M H100e"
     page.click("#ask-run")
-    page.wait_for_function("document.body.dataset.asked === '2'")
+    page.wait_for_function(f"Number(document.body.dataset.asked) > {asked + 1}")
     shown = float(page.get_attribute("#ask-answer", "data-probability") or "nan")
     expected = probability(flopgrid.simulate("seed-7t", samples=100, seed=0), "h100e_end >= 190e6")
     assert shown == pytest.approx(expected["probability"])
     assert f"{expected['probability'] * 100:.1f} %" in page.inner_text("#ask-answer")
+
+
+def test_monte_carlo_job_shows_its_ranges_and_answers_its_probability(page: Page) -> None:
+    page.fill("#job-samples", "300")
+    page.click("#job-montecarlo")
+    page.wait_for_function("(document.body.dataset.viewDrawn || '').startsWith('job:')", timeout=180_000)
+    assert "Monte Carlo, 300 samples" in page.inner_text("#view-source")
+    assert "P5–P95" in page.inner_text('.card[data-card="Compute"]')
+    assert page.locator("#chart-fan_capex .main-svg").count() >= 1
+    asked = int(page.evaluate("Number(document.body.dataset.asked || 0)"))
+    page.select_option("#ask-figure", "h100e_end")
+    page.select_option("#ask-op", "<")
+    page.fill("#ask-threshold", "190")
+    page.click("#ask-run")
+    page.wait_for_function(f"Number(document.body.dataset.asked) > {asked}")
+    # The job ran seed-7t at the page's seed 0: the answer is the CLI's --ask of that run.
+    expected = probability(flopgrid.simulate("seed-7t", samples=300, seed=0), "h100e_end < 190e6")
+    assert float(page.get_attribute("#ask-answer", "data-probability") or "nan") == pytest.approx(
+        expected["probability"]
+    )
+    page.fill("#job-samples", "5000")
+    after_run(page, lambda: page.click("#back-live"))
+    assert page.evaluate("document.body.dataset.view") == "live"
 
 
 def test_planner_shows_the_plan_its_totals_and_readable_shadow_prices(page: Page) -> None:
