@@ -66,7 +66,7 @@ def test_a_scenario_naming_assets_runs_deterministic_and_monte_carlo(
     [
         ("datacentres:\n    - {asset: stargate-abiline}", "Did you mean 'stargate-abilene'?"),
         ("datacentres:\n    - {asset: crane-restart}", "is a power (library/atlas/power.csv)"),
-        ("datacentres:\n    - {asset: stargate-shackelford}", "gives no it_power"),
+        ("datacentres:\n    - {asset: stargate-dona-ana}", "gives no it_power"),
         ("hbm:\n    - {asset: skhynix-m15x}", "gives no capacity"),
     ],
 )
