@@ -86,7 +86,7 @@ def finance(
                 "samples": samples,
                 "seed": seed,
                 "currency": money["currency"],
-                "revenue": loaded.finance.revenue.kind,
+                "revenue": loaded.revenue_kind,
                 "tranches": tranches,
                 "financing_section": financed,
                 "run_id": run_id,
@@ -104,7 +104,7 @@ def finance(
             shown,
             f"{loaded.name}: cash flows, {money['currency']}"
             + ("; median over samples" if samples > 1 else "")
-            + f"; revenue: {loaded.finance.revenue.kind}",
+            + f"; revenue: {loaded.revenue_kind}",
         )
     )
     if tranches:

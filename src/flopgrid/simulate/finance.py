@@ -24,8 +24,11 @@ def finance_stage(
     capex: np.ndarray,
     opex: np.ndarray,
     flops_peak: np.ndarray,
+    market: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10)."""
+    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10);
+    ``market`` is the market stage's output (its ``hours_sold`` and ``market_price`` earn the revenue of
+    kind ``market``)."""
     p, f = params.get, scenario.finance
     years = axes.years
     n_y = len(years)
@@ -49,14 +52,17 @@ def finance_stage(
         else p("datacentres", "rental_price_decline")[:, 0, 0, 0]
     )
     trend = (1.0 - decline[:, None]) ** (years - years[0])[None, :]  # (S|1, Y)
-    if revenue_spec.kind == "rental":
+    kind = scenario.revenue_kind
+    if kind == "market":
+        revenue = market["hours_sold"] * market["market_price"][..., None]
+    elif kind == "rental":
         price = (
             np.full(1, revenue_spec.price)
             if revenue_spec.price is not None
             else p("datacentres", "rental_price")[:, 0, 0, 0]
         )
         revenue = compute_hours * (price[:, None] * trend)[..., None]
-    elif revenue_spec.kind == "tokens":
+    elif kind == "tokens":
         per_flop = (revenue_spec.tokens_per_flop or 0.0) * (revenue_spec.token_price or 0.0) / 1e6
         revenue = flop_delivered * (per_flop * trend)[..., None]
     else:
