@@ -2,8 +2,8 @@
 
 One CSV table per component type (``accelerators``, ``fabs``, ``packaging``, ``hbm``, ``datacentres``,
 ``power_sources``, ``regions``, ``market``, ``macro``), in long form: each row is one parameter of one
-item, with ``value``, ``unit``, ``year``, ``low``, ``high``, ``source`` and ``note``. ``parameters.csv`` declares,
-for every parameter, its model unit, its bounds and a description; it drives validation, unit
+item, with ``value``, ``unit``, ``year``, ``low``, ``high``, ``source`` and ``note``. ``parameters.csv``
+declares, for every parameter, its model unit, its bounds and a description; it drives validation, unit
 conversion, the scenario's override checks and ``flopgrid data``.
 
 A parameter may have several rows for one item with different years: a time series, interpolated
