@@ -3,13 +3,19 @@ retirement, and the market stage in the simulator."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 import flopgrid
+from flopgrid.cli import app
 from flopgrid.model import market as mkt
+
+runner = CliRunner()
 
 
 def linear(a: float, b: float) -> mkt.Demand:
@@ -133,3 +139,42 @@ def test_samples_give_a_spread_of_prices() -> None:
     price = r["market_price"].sel(year=2030).values
     assert np.nanpercentile(price, 95) > np.nanpercentile(price, 5)
     assert np.all(price > 0)
+
+
+def test_market_command_reports_each_year_with_and_without_the_programme() -> None:
+    result = runner.invoke(app, ["market", "seed-7t", "--against", "reference", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    years = data["years"]
+    assert [row["year"] for row in years] == list(range(2025, 2041))
+    fields = {"price", "price_without", "quantity", "quantity_without", "programme_revenue", "others_revenue"}
+    assert fields <= set(years[0])
+    for row in years:
+        # More supply never raises the price, and the programme's revenue is its hours at that price.
+        assert row["price"] <= row["price_without"] * (1 + 1e-12)
+        assert row["quantity"] >= row["quantity_without"] * (1 - 1e-12)
+        assert row["programme_revenue"] == pytest.approx(
+            row["share"] * row["quantity"] * row["price"], rel=1e-9
+        )
+    # The programme has no fleet before its first chips (2028) and sells once it has one.
+    assert years[0]["programme_revenue"] == 0.0 and years[-1]["programme_revenue"] > 0.0
+
+
+def test_market_command_with_samples_gives_percentiles_and_probabilities() -> None:
+    args = ["market", "seed-7t", "-n", "12", "--ask", "price@2030 <= 1", "--ask", "share@2035 >= 0", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    price = data["years"][5]["price"]
+    assert price["p5"] <= price["p50"] <= price["p95"]
+    asked = {a["question"]: a for a in data["questions"]}
+    assert 0.0 <= asked["price@2030 <= 1"]["probability"] <= 1.0
+    assert asked["price@2030 <= 1"]["samples"] == 12
+    # Every sample's share is a share: the second question holds in all of them.
+    assert asked["share@2035 >= 0"]["probability"] == 1.0
+
+
+def test_market_command_names_a_bad_question() -> None:
+    result = runner.invoke(app, ["market", "seed-7t", "--ask", "pricee@2030 <= 1"])
+    assert result.exit_code == 2
+    assert "unknown figure 'pricee'" in result.stderr and "price" in result.stderr
