@@ -12,12 +12,13 @@ world's.
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
 from flopgrid.errors import ScenarioError
-from flopgrid.model import market as mkt
 from flopgrid.layout import Axes
+from flopgrid.model import market as mkt
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.simulate.market import Offer, offer, price_cap, world_demand
