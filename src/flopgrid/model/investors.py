@@ -1,5 +1,5 @@
 """Who earns what: each financing tranche's cash paid in and received back, and each investor's returns
-(docs/model.md §10.3).
+(docs/model.md §10, who earns what).
 
 Pure array functions. The rules, stated: lenders (``debt``, ``vendor``) receive their loan's interest and
 principal as scheduled (:func:`flopgrid.model.cashflow.debt_schedule`), in full: a project that cannot pay
