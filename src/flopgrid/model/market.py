@@ -15,9 +15,9 @@ import numpy as np
 
 #: The last year of the near-term demand growth rate; later years grow at the late rate.
 GROWTH_SWITCH_YEAR = 2030
-#: Bisection steps for the price on a flat stretch of the supply curve: the bracket shrinks by 2^-80,
-#: far below a float's resolution of any price in it.
-BISECTION_STEPS = 80
+#: Bisection steps for the price on a flat stretch of the supply curve: the bracket shrinks by 2^-56,
+#: below a float's resolution (2^-52) of the prices in it.
+BISECTION_STEPS = 56
 #: How far the price per unit of useful work must fall, from the first model year, for the "as common as
 #: electricity" year (:func:`fall_year`).
 PRICE_FALL_FACTOR = 10.0
@@ -62,8 +62,11 @@ class IsoElastic:
 
     def __call__(self, price: np.ndarray) -> np.ndarray:
         """Quantity wanted at ``price`` ``(sample, n)``, ``(sample, n)``."""
-        ratio = price[:, None, :] / self.reference_price[:, None, None]
-        out: np.ndarray = (self.quantity[:, :, None] * ratio ** -self.elasticity[:, :, None]).sum(axis=1)
+        log_ratio = np.log(price / self.reference_price[:, None])
+        # A sum over the few uses written out: numpy's reductions over a short axis are slow.
+        out: np.ndarray = np.zeros(np.broadcast_shapes(price.shape, (self.quantity.shape[0], 1)))
+        for u in range(self.quantity.shape[1]):
+            out += self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
         return out
 
 

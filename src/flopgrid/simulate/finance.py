@@ -160,8 +160,8 @@ def tranche_draws(scenario: Scenario, years: np.ndarray) -> np.ndarray:
 
 def investor_returns(scenario: Scenario, results: xr.Dataset) -> list[dict[str, Any]]:
     """Who earns what: one line per investor of the scenario's tranches (a tranche without an investor
-    is its own line), with the cash paid in, received back and the IRR (docs/model.md §10, who earns what), each as
-    the median and P5/P95 over the samples.
+    is its own line), with the cash paid in, received back and the IRR (docs/model.md §10, who earns
+    what), each as the median and P5/P95 over the samples.
 
     Parameters
     ----------
