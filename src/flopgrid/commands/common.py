@@ -109,7 +109,8 @@ def short(value: float) -> str:
     if magnitude == 0:
         return "0"
     if magnitude >= 1e5 or magnitude < 1e-2:
-        mantissa, _, exponent = f"{value:.2g}".partition("e")
+        # Always in e-notation: ".2g" writes 0.00021 without an exponent.
+        mantissa, _, exponent = f"{value:.1e}".partition("e")
         return f"{mantissa}e{int(exponent)}"
     return f"{value:.0f}" if magnitude >= 99.95 else f"{value:.1f}" if magnitude >= 9.995 else f"{value:.2f}"
 
