@@ -53,6 +53,10 @@ def _with(tranche: dict[str, Any] | None = None, **finance: Any) -> dict[str, An
         (_with(revenue={"kind": "tokens", "token_price": "$2"}), "finance.revenue.tokens_per_flop", "needs"),
         (_with(revenue={"kind": "rental", "price": "2 USD"}), "finance.revenue.price", "USD/hour"),
         (_with(revenue={"kind": "none", "price": "2 USD/hour"}), "finance.revenue.price", "does not apply"),
+        (_with(revenue={"kind": "market", "price": "2 USD/hour"}), "finance.revenue.price", "does not apply"),
+        (_with(revenue={"kind": "market", "decline": "10%/year"}), "finance.revenue.decline", "'market'"),
+        # Without the existing industry the default is none: a rental price then does not apply either.
+        (_with(revenue={"price": "2 USD/hour"}), "finance.revenue.price", "kind 'none'"),
         (_with(discount_rate="7%"), "finance.discount_rate", "rate per year"),
         (
             {"existing_industry": True, "chips": {"refresh": True}},

@@ -182,6 +182,7 @@ def test_every_dashboard_chart_is_drawn_with_units(client: httpx.Client) -> None
         "opex",
         "bottlenecks",
         "cash",
+        "price",
     }
     assert expected <= set(charts)
     # A deterministic run has no fan (issue 17: one line is not a range); a Monte Carlo run has it.

@@ -93,6 +93,7 @@ def test_dashboard_loads_with_every_chart(page: Page) -> None:
         "opex",
         "bottlenecks",
         "cash",
+        "price",
     ):
         assert page.locator(f"#chart-{name} .main-svg").count() >= 1, name
     assert page.input_value("#fabs") == "18"  # seed-7t's 18 fabs, read from the scenario

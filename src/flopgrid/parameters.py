@@ -43,7 +43,13 @@ from flopgrid.library import Library
 from flopgrid.scenario import OVERRIDABLE, Override, Scenario, explicit_distributions, split_name
 
 #: Tables with one item: overrides name the parameter directly, and the item axis has length 1.
-SINGLE = {"fabs": "leading_edge", "packaging": "cowos", "hbm": "hbm", "datacentres": "ai_campus"}
+SINGLE = {
+    "fabs": "leading_edge",
+    "packaging": "cowos",
+    "hbm": "hbm",
+    "datacentres": "ai_campus",
+    "market": "world",
+}
 #: The item name of a region parameter's design dimension (one quantile for every region).
 ALL_REGIONS = "all"
 

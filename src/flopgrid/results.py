@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import xarray as xr
 
 from flopgrid.errors import FlopgridError
 from flopgrid.library import load_library
+from flopgrid.model.market import PRICE_FALL_FACTOR
 from flopgrid.plan import rank
 from flopgrid.questions import probability
 from flopgrid.schema import ASSET_LABELS, FIGURES, VARIABLES, Figure
@@ -39,6 +41,15 @@ BENCHMARKS = {
     "hyperscaler_capex": ("macro", "hyperscalers", "capex"),
     "tsmc_revenue": ("macro", "TSMC", "revenue"),
 }
+
+
+#: The per-year "as common as electricity" figures of :meth:`ResultsAccessor.common`.
+COMMON_FIGURES = (
+    "market_price",
+    "market_price_per_1e21_flop",
+    "compute_per_person",
+    "compute_electricity_share",
+)
 
 
 def _median(values: np.ndarray) -> float:
@@ -290,6 +301,33 @@ class ResultsAccessor:
                     "benchmark_year": year,
                 }
                 for name, (value, year) in benchmarks.items()
+            },
+        }
+
+    def common(self) -> dict[str, Any]:
+        """ "As common as electricity", measured: per year, the market price per H100e-hour and per 1e21
+        FLOP, the H100e-hours sold per person and compute's share of world electricity, each as P5, P50
+        and P95 over the samples; and the year the price per 1e21 FLOP has fallen ``factor`` times
+        (median, P5, P95 of the samples where it does, and the share of samples where it does).
+        Empty for Results without the market's variables (the planner's)."""
+        ds = self._ds
+        if "market_price" not in ds:
+            return {}
+        rows = []
+        for t, year in enumerate(ds.year.values):
+            row: dict[str, Any] = {"year": int(year)}
+            for name in COMMON_FIGURES:
+                p5, p50, p95 = quantiles_of(ds[name].values[:, t], (0.05, 0.5, 0.95))
+                row[name] = {"p5": p5, "p50": p50, "p95": p95}
+            rows.append(row)
+        fall = ds["price_fall_year"].values
+        p5, p50, p95 = quantiles_of(fall, (0.05, 0.5, 0.95))
+        return {
+            "years": rows,
+            "price_fall": {
+                "factor": PRICE_FALL_FACTOR,
+                "year": {"p5": p5, "p50": p50, "p95": p95},
+                "probability": float(np.isfinite(fall).mean()),
             },
         }
 

@@ -27,6 +27,7 @@ from flopgrid.charts.run import (
     opex,
     power_by_region,
     power_by_source,
+    price_path,
     shadow_prices,
 )
 from flopgrid.schema import VARIABLES
@@ -41,6 +42,7 @@ CHARTS = (
     "opex",
     "bottlenecks",
     "cash",
+    "price",
     "fan",
     "shadow_prices",
 )
@@ -77,6 +79,7 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
         "opex": opex,
         "bottlenecks": bottlenecks,
         "cash": cash,
+        "price": price_path,
         "fan": fan,
     }
     out: dict[str, Figure] = {}
@@ -112,6 +115,7 @@ NEEDS = {
     "opex": ("opex",),
     "bottlenecks": ("bottleneck",),
     "cash": ("financing_in", "revenue", "capex", "opex", "funding_gap", "cash"),
+    "price": ("market_price", "compute_electricity_share"),
     "fan": ("h100e",),
 }
 

@@ -333,3 +333,57 @@ def shadow_prices(ds: xr.Dataset, top: int = 10) -> Figure | None:
     layout["legend"] = {"orientation": "v", "y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"}
     layout["margin"]["t"] = 60
     return {"title": "Planner shadow prices", "data": [trace for _, trace in lines[:top]], "layout": layout}
+
+
+def price_path(ds: xr.Dataset) -> Figure:
+    """The market price of compute by year: the median clearing price per H100e-hour with its P5–P95
+    band, and compute's share of world electricity (median) on the right axis."""
+    years = ds.year.values.tolist()
+    price = np.asarray(ds["market_price"].values, dtype=float)  # (sample, year)
+    low, mid, high = (
+        np.nanquantile(price, [0.05, 0.5, 0.95], axis=0) if price.shape[0] > 1 else [price[0]] * 3
+    )
+    share = median(ds["compute_electricity_share"], ("year",)).values * 100
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(low),
+            "line": {"width": 0},
+            "name": "P5",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(high),
+            "fill": "tonexty",
+            "fillcolor": "rgba(44,160,44,0.2)",
+            "line": {"width": 0},
+            "name": "P95",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": years,
+            "y": as_list(mid),
+            "name": "clearing price (median)",
+            "line": {"color": colour(2)},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": years,
+            "y": as_list(share),
+            "name": "share of world electricity",
+            "yaxis": "y2",
+            "line": {"color": "#000000", "dash": "dot"},
+        },
+    ]
+    layout = figure_layout(
+        "Market price of compute (world market, the scenario's fleet)",
+        "USD per H100e-hour",
+        y2="% of world electricity",
+    )
+    return {"title": "Price of compute", "data": data, "layout": layout}

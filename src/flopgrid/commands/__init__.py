@@ -14,6 +14,7 @@ from flopgrid.commands import (
     figures,
     finance,
     library,
+    market,
     plan,
     run,
     store,
@@ -22,7 +23,7 @@ from flopgrid.commands import (
 )
 
 #: In the order their commands appear in ``flopgrid --help``.
-MODULES = (run, figures, finance, check, library, atlas, plan, uncertainty, store, claims, web)
+MODULES = (run, figures, finance, market, check, library, atlas, plan, uncertainty, store, claims, web)
 
 
 def register_all(app: typer.Typer) -> None:

@@ -109,7 +109,8 @@ def short(value: float) -> str:
     if magnitude == 0:
         return "0"
     if magnitude >= 1e5 or magnitude < 1e-2:
-        mantissa, _, exponent = f"{value:.2g}".partition("e")
+        # Always in e-notation: ".2g" writes 0.00021 without an exponent.
+        mantissa, _, exponent = f"{value:.1e}".partition("e")
         return f"{mantissa}e{int(exponent)}"
     return f"{value:.0f}" if magnitude >= 99.95 else f"{value:.1f}" if magnitude >= 9.995 else f"{value:.2f}"
 
@@ -189,3 +190,54 @@ def record(
     )
     err.print(f"recorded as run {run_id} in {target.path}", highlight=False)
     return run_id
+
+
+#: Columns of the "as common as electricity" table: (figure, header, display scale).
+COMMON_COLUMNS = (
+    ("market_price", "price [USD/H100e-h]", 1.0),
+    ("market_price_per_1e21_flop", "price [USD/1e21 FLOP]", 1.0),
+    ("compute_per_person", "per person [H100e-h/year]", 1.0),
+    ("compute_electricity_share", "of world electricity [%]", 0.01),
+)
+
+
+def print_common(common: dict[str, Any], samples: int) -> None:
+    """Print ``results.flopgrid.common()``: the price of compute, compute per person and its share of
+    world electricity per year, and the year compute's price per unit of work has fallen N-fold."""
+    if not common:
+        return
+    table = Table(
+        title="as common as electricity? the scenario's fleet on the world market for compute"
+        + (" (median, P5–P95)" if samples > 1 else ""),
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("year", justify="right")
+    for _, header, _ in COMMON_COLUMNS:
+        name, _, unit = header.partition(" [")
+        table.add_column(f"{name}\n{unit.rstrip(']')}", justify="right")
+    for row in common["years"]:
+        cells = []
+        for name, _, scale in COMMON_COLUMNS:
+            q = row[name]
+            cells.append(
+                short(q["p50"] / scale)
+                if samples == 1
+                else span(q["p50"] / scale, q["p5"] / scale, q["p95"] / scale)
+            )
+        table.add_row(str(row["year"]), *cells)
+    out.print(table)
+    fall = common["price_fall"]
+    year = fall["year"]
+    when = (
+        "never within the horizon"
+        if fall["probability"] == 0
+        else year_label(year["p50"])
+        + (
+            ""
+            if samples == 1
+            else f" (P5–P95 {year_label(year['p5'])}–{year_label(year['p95'])}, "
+            f"in {fall['probability']:.0%} of samples)"
+        )
+    )
+    out.print(f"Year the price per 1e21 FLOP is {fall['factor']:g}× below the first year's: {when}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,8 +16,10 @@ from flopgrid.commands.common import (
     fmt,
     frame_table,
     out,
+    print_common,
     print_json,
     record,
+    span,
     user_errors,
 )
 
@@ -44,6 +46,7 @@ def finance(
     from flopgrid.results import Results  # noqa: F401  (registers the ``results.flopgrid`` accessor)
     from flopgrid.scenario import load_scenario
     from flopgrid.simulate import simulate
+    from flopgrid.simulate.finance import investor_returns
 
     with user_errors():
         loaded = load_scenario(scenario)
@@ -61,6 +64,8 @@ def finance(
             store=store,
             skip=no_record,
         )
+        investors = investor_returns(loaded, results)
+        common = results.flopgrid.common()
     table = money["table"]
     assert isinstance(table, pd.DataFrame)
     # Without tranches the "funding gap" is the whole spend: a cost, not a shortfall of financing.
@@ -86,8 +91,10 @@ def finance(
                 "samples": samples,
                 "seed": seed,
                 "currency": money["currency"],
-                "revenue": loaded.finance.revenue.kind,
+                "revenue": loaded.revenue_kind,
                 "tranches": tranches,
+                "investors": investors,
+                "as_common_as_electricity": common,
                 "financing_section": financed,
                 "run_id": run_id,
                 "years": table.reset_index().to_dict(orient="records"),
@@ -104,7 +111,7 @@ def finance(
             shown,
             f"{loaded.name}: cash flows, {money['currency']}"
             + ("; median over samples" if samples > 1 else "")
-            + f"; revenue: {loaded.finance.revenue.kind}",
+            + f"; revenue: {loaded.revenue_kind}",
         )
     )
     if tranches:
@@ -188,6 +195,40 @@ def finance(
             f"B USD over the horizon, from {coverage['first_gap_year']}."
         )
     out.print(verdict)
+    if investors:
+        who = Table(
+            title="who earns what, within the horizon"
+            + (" (median, P5–P95)" if samples > 1 else "")
+            + ": equity shares the cash after opex and debt service; lenders get their schedule",
+            title_justify="left",
+            header_style="bold",
+        )
+        for name in (
+            "investor",
+            "kind",
+            "paid in [B USD]",
+            "received [B USD]",
+            "multiple [x]",
+            "IRR [%/year]",
+        ):
+            who.add_column(name, justify="left" if name in ("investor", "kind") else "right")
+        for line in investors:
+            who.add_row(
+                str(line["investor"]),
+                ", ".join(line["kinds"]),
+                fmt(line["paid"] / 1e9),
+                _cell(line, "received", 1e9, samples),
+                _cell(line, "multiple", 1.0, samples),
+                _cell(line, "irr", 0.01, samples),
+            )
+        out.print(who)
+    print_common(common, samples)
+
+
+def _cell(line: dict[str, Any], key: str, scale: float, samples: int) -> str:
+    """A median, with its P5–P95 range in a Monte Carlo run."""
+    mid = line[key] / scale
+    return fmt(mid) if samples == 1 else span(mid, line[f"{key}_p5"] / scale, line[f"{key}_p95"] / scale)
 
 
 def register(app: typer.Typer) -> None:

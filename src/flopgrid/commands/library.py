@@ -30,6 +30,7 @@ TABLES = (
     "datacentres",
     "power_sources",
     "regions",
+    "market",
     "macro",
 )
 

@@ -22,6 +22,7 @@ from flopgrid.commands.common import (
     fmt,
     frame_table,
     out,
+    print_common,
     print_json,
     record,
     user_errors,
@@ -131,6 +132,7 @@ def run(
                 "years": summary.reset_index().to_dict(orient="records"),
                 "totals": totals,
                 "probabilities": answers,
+                "as_common_as_electricity": results.flopgrid.common(),
                 "sampling": results.attrs.get("sampling"),
                 "output": str(output) if output else None,
                 "run_id": run_id,
@@ -146,6 +148,7 @@ def run(
         shown, note = with_ranges(summary), "; median (P5–P95))"
     out.print(frame_table(shown, f"{title}\n(samples: {samples:,}{note}"))
     out.print(_totals_table(results.flopgrid.total_ranges(), samples))
+    print_common(results.flopgrid.common(), samples)
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")

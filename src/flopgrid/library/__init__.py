@@ -1,9 +1,9 @@
 """The built-in, sourced data library.
 
 One CSV table per component type (``accelerators``, ``fabs``, ``packaging``, ``hbm``, ``datacentres``,
-``power_sources``, ``regions``, ``macro``), in long form: each row is one parameter of one item, with
-``value``, ``unit``, ``year``, ``low``, ``high``, ``source`` and ``note``. ``parameters.csv`` declares,
-for every parameter, its model unit, its bounds and a description; it drives validation, unit
+``power_sources``, ``regions``, ``market``, ``macro``), in long form: each row is one parameter of one
+item, with ``value``, ``unit``, ``year``, ``low``, ``high``, ``source`` and ``note``. ``parameters.csv``
+declares, for every parameter, its model unit, its bounds and a description; it drives validation, unit
 conversion, the scenario's override checks and ``flopgrid data``.
 
 A parameter may have several rows for one item with different years: a time series, interpolated
@@ -23,7 +23,17 @@ import pandas as pd
 from flopgrid.errors import LibraryError, UnitError
 from flopgrid.units import CALENDAR_YEAR, check_unit
 
-TABLES = ("accelerators", "fabs", "packaging", "hbm", "datacentres", "power_sources", "regions", "macro")
+TABLES = (
+    "accelerators",
+    "fabs",
+    "packaging",
+    "hbm",
+    "datacentres",
+    "power_sources",
+    "regions",
+    "market",
+    "macro",
+)
 COLUMNS = ["id", "parameter", "value", "unit", "year", "low", "high", "source", "note"]
 SCHEMA_COLUMNS = ["table", "parameter", "unit", "bounds", "regional", "description"]
 

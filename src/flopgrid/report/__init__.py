@@ -52,6 +52,7 @@ TITLES = {
     "opex": "Opex by asset class",
     "bottlenecks": "Bottleneck timeline",
     "cash": "Cash flows and funding gap",
+    "price": "Price of compute",
     "fan": "Monte Carlo fan chart",
     "shadow_prices": "Planner shadow prices",
     "atlas": "Atlas pipeline (named campuses)",
@@ -125,6 +126,45 @@ def scenario_of(results: xr.Dataset) -> Scenario | None:
     return None
 
 
+#: Columns of the "as common as electricity" table: (figure, heading, display scale, format).
+COMMON = (
+    ("market_price", "price, USD per H100e-hour", 1.0, "{:.2f}"),
+    ("market_price_per_1e21_flop", "price, USD per 1e21 FLOP", 1.0, "{:,.0f}"),
+    ("compute_per_person", "H100e-hours a year per person", 1.0, "{:,.1f}"),
+    ("compute_electricity_share", "share of world electricity, %", 0.01, "{:.2f}"),
+)
+
+
+def common_table(common: dict[str, Any]) -> str:
+    """The "as common as electricity" figures (``results.flopgrid.common()``) as an HTML table, every
+    year's median with its P5–P95 range, and the year the price per unit of work falls N-fold."""
+    if not common:
+        return ""
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in COMMON)
+    rows = []
+    for row in common["years"]:
+        cells = []
+        for name, _, scale, form in COMMON:
+            q = row[name]
+            mid, low, high = (form.format(q[k] / scale) for k in ("p50", "p5", "p95"))
+            cells.append(f"<td>{mid}" + ("" if low == high else f" ({low}–{high})") + "</td>")
+        rows.append(f"<tr><td>{row['year']}</td>{''.join(cells)}</tr>")
+    fall = common["price_fall"]
+    year = fall["year"]["p50"]
+    when = (
+        "never within the horizon"
+        if year != year
+        else f"{year:.0f} (in {fall['probability']:.0%} of samples)"
+    )
+    note = (
+        "<p>The scenario's fleet on the world market for compute (docs/model.md §12): the clearing price, "
+        "the hours sold per person (UN WPP population) and their energy as a share of world electricity "
+        f"(IEA). The price per 1e21 FLOP is {fall['factor']:g}× below the first year's from: "
+        f"{html.escape(when)}.</p>"
+    )
+    return f"{note}<table><tr><th>year</th>{head}</tr>{''.join(rows)}</table>"
+
+
 def _section(title: str, body: str, key: str) -> str:
     return f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>' if body else ""
 
@@ -182,6 +222,7 @@ def render(results: xr.Dataset, title: str | None = None, scenario: Scenario | N
         for key, label in labels.items()
     )
     sections.append(_section("Charts", f'<div class="charts">{divs}</div>', "charts"))
+    sections.append(_section("As common as electricity?", common_table(results.flopgrid.common()), "common"))
     heading = "Totals" + (f" (medians of {samples:,} samples)" if samples > 1 else "")
     sections.append(_section(heading, totals_table(numbers), "totals"))
     sections.append(_section("Per year", year_tables(results), "per-year"))

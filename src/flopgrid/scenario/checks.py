@@ -153,19 +153,23 @@ def check_names(
 def _check_finance(scenario: Scenario, regions: list[str], fail: Any, check: Any) -> None:
     """Checks of the ``finance`` section that need the horizon or more than one field."""
     years = scenario.years
-    revenue = scenario.finance.revenue
-    needs = {"rental": (), "tokens": ("token_price", "tokens_per_flop"), "none": ()}[revenue.kind]
+    revenue, kind = scenario.finance.revenue, scenario.revenue_kind
+    needs = {"tokens": ("token_price", "tokens_per_flop")}.get(kind, ())
     for name in needs:
         if getattr(revenue, name) is None:
             fail(("finance", "revenue", name), f"revenue kind 'tokens' needs {name}")
-    unused = {"rental": ("token_price", "tokens_per_flop"), "tokens": ("price",), "none": ()}[revenue.kind]
-    if revenue.kind == "none":
+    unused = {
+        "rental": ("token_price", "tokens_per_flop"),
+        "tokens": ("price",),
+        "market": ("price", "token_price", "tokens_per_flop", "decline"),
+    }.get(kind, ())
+    if kind == "none":
         unused = ("price", "token_price", "tokens_per_flop", "decline", "utilisation")
     for name in unused:
         if getattr(revenue, name) is not None:
             fail(
                 ("finance", "revenue", name),
-                f"{name} does not apply to revenue kind {revenue.kind!r}; remove it or change the kind",
+                f"{name} does not apply to revenue kind {kind!r}; remove it or change the kind",
             )
     seen: set[str] = set()
     for i, tranche in enumerate(scenario.finance.tranches):

@@ -23,7 +23,16 @@ from flopgrid.errors import UnitError, shorten
 from flopgrid.units import parse_quantity
 
 #: Library tables whose items a scenario may override, and the item kind named in messages.
-OVERRIDABLE = ("accelerators", "fabs", "packaging", "hbm", "datacentres", "power_sources", "regions")
+OVERRIDABLE = (
+    "accelerators",
+    "fabs",
+    "packaging",
+    "hbm",
+    "datacentres",
+    "power_sources",
+    "regions",
+    "market",
+)
 
 
 def _in(unit: str) -> BeforeValidator:
@@ -204,14 +213,17 @@ class Policy(_Strict):
 
 
 class Revenue(_Strict):
-    """What the compute earns: ``rental`` (a price per H100e-hour, declining yearly), ``tokens`` (a
-    price per million tokens × tokens per FLOP delivered) or ``none`` (cost-only studies).
+    """What the compute earns: ``market`` (the hours the fleet sells on the world market for compute at
+    its clearing price, docs/model.md §12), ``rental`` (a price per H100e-hour, declining yearly),
+    ``tokens`` (a price per million tokens × tokens per FLOP delivered) or ``none`` (cost-only studies).
+    Default: ``market`` for scenarios with the existing industry, ``none`` without it
+    (:attr:`Scenario.revenue_kind`).
 
     ``price``, ``decline`` and ``utilisation`` default to the library's ``datacentres.rental_price``,
     ``datacentres.rental_price_decline`` and ``datacentres.utilisation``.
     """
 
-    kind: Literal["rental", "tokens", "none"] = "none"
+    kind: Literal["market", "rental", "tokens", "none"] | None = None
     price: Annotated[float, _in("USD/hour"), _out("USD/hour"), Field(gt=0)] | None = None
     token_price: PositiveMoney | None = None
     tokens_per_flop: Annotated[float, _in("1/FLOP"), _out("1/FLOP"), Field(gt=0)] | None = None
@@ -367,6 +379,14 @@ class Scenario(_Strict):
     @property
     def years(self) -> list[int]:
         return list(range(self.horizon.start, self.horizon.end + 1))
+
+    @property
+    def revenue_kind(self) -> str:
+        """The revenue model: ``finance.revenue.kind``, else ``market`` with the existing industry (a
+        market needs the rest of the world's fleet to clear against) and ``none`` without it."""
+        if self.finance.revenue.kind is not None:
+            return self.finance.revenue.kind
+        return "market" if self.existing_industry else "none"
 
     def content_hash(self) -> str:
         """A hash of the scenario's content (not of its file name)."""

@@ -3,10 +3,13 @@ compute (docs/model.md §10), on :mod:`flopgrid.model.cashflow`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import xarray as xr
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
-from flopgrid.model import cashflow, datacentres, dot_last, power
+from flopgrid.model import cashflow, datacentres, dot_last, investors, power
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario
@@ -24,8 +27,11 @@ def finance_stage(
     capex: np.ndarray,
     opex: np.ndarray,
     flops_peak: np.ndarray,
+    market: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10)."""
+    """Revenue, financing, cash flows, returns and the levelised cost of compute (docs/model.md §10);
+    ``market`` is the market stage's output (its ``hours_sold`` and ``market_price`` earn the revenue of
+    kind ``market``)."""
     p, f = params.get, scenario.finance
     years = axes.years
     n_y = len(years)
@@ -49,14 +55,17 @@ def finance_stage(
         else p("datacentres", "rental_price_decline")[:, 0, 0, 0]
     )
     trend = (1.0 - decline[:, None]) ** (years - years[0])[None, :]  # (S|1, Y)
-    if revenue_spec.kind == "rental":
+    kind = scenario.revenue_kind
+    if kind == "market":
+        revenue = market["hours_sold"] * market["market_price"][..., None]
+    elif kind == "rental":
         price = (
             np.full(1, revenue_spec.price)
             if revenue_spec.price is not None
             else p("datacentres", "rental_price")[:, 0, 0, 0]
         )
         revenue = compute_hours * (price[:, None] * trend)[..., None]
-    elif revenue_spec.kind == "tokens":
+    elif kind == "tokens":
         per_flop = (revenue_spec.tokens_per_flop or 0.0) * (revenue_spec.token_price or 0.0) / 1e6
         revenue = flop_delivered * (per_flop * trend)[..., None]
     else:
@@ -90,10 +99,7 @@ def finance_stage(
     per_flop_cost = np.where(np.isfinite(per_flop_cost), per_flop_cost, np.nan)
 
     tranches = f.tranches
-    draws = np.zeros((len(tranches), n_y))
-    for i, tranche in enumerate(tranches):
-        for year, amount in tranche.draws().items():
-            draws[i, year - int(years[0])] += amount
+    draws = tranche_draws(scenario, years)
     kinds = np.array([FINANCING.index(t.kind) for t in tranches], dtype=int)
     financing_in = (draws.T @ np.eye(len(FINANCING))[kinds])[None] if tranches else np.zeros((1, n_y, 4))
     loans = [i for i, t in enumerate(tranches) if t.kind in ("debt", "vendor")]
@@ -140,3 +146,57 @@ def finance_stage(
         "lcoc_per_1e21_flop": per_flop_cost,
         "lcoc_breakdown": breakdown,
     }
+
+
+def tranche_draws(scenario: Scenario, years: np.ndarray) -> np.ndarray:
+    """The amount drawn from each of the scenario's tranches each model year, ``(tranche, year)``."""
+    tranches = scenario.finance.tranches
+    draws = np.zeros((len(tranches), len(years)))
+    for i, tranche in enumerate(tranches):
+        for year, amount in tranche.draws().items():
+            draws[i, year - int(years[0])] += amount
+    return draws
+
+
+def investor_returns(scenario: Scenario, results: xr.Dataset) -> list[dict[str, Any]]:
+    """Who earns what: one line per investor of the scenario's tranches (a tranche without an investor
+    is its own line), with the cash paid in, received back and the IRR (docs/model.md §10, who earns
+    what), each as the median and P5/P95 over the samples.
+
+    Parameters
+    ----------
+    scenario
+        The scenario whose ``finance.tranches`` name the investors.
+    results
+        Its Results (``revenue`` and ``opex`` by year are used).
+    """
+    tranches = scenario.finance.tranches
+    years = results.year.values
+    draws = tranche_draws(scenario, years)
+    revenue = results["revenue"].sum([d for d in results["revenue"].dims if d not in ("sample", "year")])
+    opex = results["opex"].sum([d for d in results["opex"].dims if d not in ("sample", "year")])
+    paid, received = investors.tranche_flows(
+        draws,
+        [t.kind for t in tranches],
+        np.array([t.rate or 0.0 for t in tranches]),
+        np.array([t.tenor or 1.0 for t in tranches]),
+        revenue.values,
+        opex.values,
+    )
+    names = list(dict.fromkeys(t.investor or t.name for t in tranches))
+    lines = []
+    for name in names:
+        mine = [i for i, t in enumerate(tranches) if (t.investor or t.name) == name]
+        figures = investors.returns(paid[mine].sum(axis=0), received[:, mine].sum(axis=1))
+        line: dict[str, Any] = {
+            "investor": name,
+            "tranches": [tranches[i].name for i in mine],
+            "kinds": sorted({tranches[i].kind for i in mine}),
+        }
+        for key, values in figures.items():
+            finite = values[np.isfinite(values)]
+            low, mid, high = np.percentile(finite, [5, 50, 95]) if finite.size else (np.nan,) * 3
+            line[key] = float(mid)
+            line[f"{key}_p5"], line[f"{key}_p95"] = float(low), float(high)
+        lines.append(line)
+    return lines

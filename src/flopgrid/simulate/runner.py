@@ -22,6 +22,7 @@ from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet, design_for
 from flopgrid.scenario import Scenario, load_scenario, resolve_overrides
 from flopgrid.simulate.finance import finance_stage
+from flopgrid.simulate.market import market_stage
 from flopgrid.simulate.stages import (
     bottleneck_stage,
     deployment_stage,
@@ -50,6 +51,8 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
     capex, opex = money_stage(scenario, params, axes, s, d, e)
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
+    utilisation = scenario.finance.revenue.utilisation
+    market = market_stage(params, axes, fleet.installed, d.initial, utilisation) if money else {}
     return {
         "wafers_ai": s.wafers_ai,
         "wafer_capacity": s.wafer_capacity,
@@ -79,7 +82,12 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
         "capex": capex,
         "opex": opex,
         "bottleneck": bottleneck_stage(scenario, d, s.bottleneck),
-        **(finance_stage(scenario, params, axes, d, capex, opex, operations["flops_peak"]) if money else {}),
+        **market,
+        **(
+            finance_stage(scenario, params, axes, d, capex, opex, operations["flops_peak"], market)
+            if money
+            else {}
+        ),
     }
 
 

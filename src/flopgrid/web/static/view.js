@@ -5,7 +5,7 @@ import { $, plot, state } from "./api.js";
 import { drawDistribution, showCards } from "./answers.js";
 
 export const CHARTS = ["compute", "power_source", "power_region", "energy", "capex", "opex",
-                       "bottlenecks", "cash", "fan", "fan_power", "fan_energy", "fan_capex", "fan_gap",
+                       "bottlenecks", "cash", "price", "fan", "fan_power", "fan_energy", "fan_capex", "fan_gap",
                        "shadow_prices"];
 
 // Charts in view are redrawn at once; the others one per animation frame after, so what the user
