@@ -69,6 +69,8 @@ class Job:
     cancel_too_late: bool = False
     #: Orders cancels against the start of the job and of its recording.
     guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: Set once the job has ended (done, failed or cancelled): what a waiter waits on.
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def begin_recording(self) -> None:
         """Cross the point after which the job's run is written: raise :class:`JobCancelled` if a
@@ -158,6 +160,7 @@ class JobManager:
     def _run(self, job: Job, work: Work) -> None:
         with job.guard:
             if job.cancel_requested.is_set():
+                job.ended.set()
                 return
             job.status, job.started, job.message = "running", time.time(), "running"
         try:
@@ -184,6 +187,7 @@ class JobManager:
                 job.message = DONE_BEFORE_CANCEL if job.cancel_too_late else "done"
         finally:
             job.finished = time.time()
+            job.ended.set()
 
     def get(self, job_id: str) -> Job:
         """The job, or KeyError."""
@@ -211,6 +215,7 @@ class JobManager:
                     "cancelled before it started",
                     time.time(),
                 )
+                job.ended.set()
             else:
                 job.message = "cancelling"
         return job

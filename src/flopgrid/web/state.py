@@ -142,8 +142,9 @@ class Services:
         self, request: RunRequest, record_now: bool = False, scenario: Scenario | None = None
     ) -> tuple[xr.Dataset, str | None]:
         """Simulate (or reuse an identical recent run); returns the results and how the run was
-        recorded: its run id when ``record_now``, else ``"queued"``, ``"cached"``, ``"off"``,
-        ``"skipped"`` (see :meth:`Runs.record_later`) or ``"too-large"`` (more samples than
+        recorded. Without ``request.record``: ``"not-requested"``, or ``"cached"`` when an identical
+        recent run answered. With it: the run id when ``record_now``, else ``"queued"``, ``"off"`` or
+        ``"skipped"`` (see :meth:`Runs.record_later`), or ``"too-large"`` (more samples than
         :attr:`Settings.record_samples`). ``scenario`` is the request's, when already loaded."""
         scenario = scenario or self.load(request)
         key = (scenario.content_hash(), request.samples, request.seed)
@@ -157,15 +158,17 @@ class Services:
             elapsed: float | None = time.perf_counter() - started
         else:
             ds, elapsed = hit, None
-        if request.samples > self.settings.record_samples:
-            recorded: str | None = "too-large"
+        if not request.record:
+            recorded: str | None = "cached" if hit is not None else "not-requested"
+        elif request.samples > self.settings.record_samples:
+            recorded = "too-large"
         elif record_now:
             recorded = self.runs.record(
                 ds, scenario, engine="simulate", seed=request.seed, samples=request.samples
             )
-        elif hit is not None:
-            recorded = "cached"
         else:
+            # A run answered from the cache is recorded too when asked: the first may not have been.
+            # The recorder stores it once.
             recorded = self.runs.record_later(
                 ds, scenario, engine="simulate", seed=request.seed, samples=request.samples, seconds=elapsed
             )

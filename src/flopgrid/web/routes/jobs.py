@@ -28,8 +28,9 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
     """The work of a job of the requested kind, to run on the job manager's thread."""
 
     def record(job: Job, ds: xr.Dataset, engine: str, samples: int) -> str | None:
-        # A run with more samples than the store can read back is not recorded (as in the CLI).
-        if samples > state.settings.record_samples:
+        # Only runs asked for are recorded; and one with more samples than the store can read back
+        # is not (as in the CLI).
+        if not request.record or samples > state.settings.record_samples:
             return None
         job.begin_recording()
         return state.runs.record(ds, scenario, engine=engine, seed=request.seed, samples=samples)
@@ -44,8 +45,11 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 seed=request.seed,
                 progress=lambda done, total: job.report(done, total, f"{done:,} of {total:,} samples"),
             )
+            # Past the last sample the job still works: it says so rather than sit at "N of N".
+            job.report(1, 1, f"summarising {request.samples:,} samples (per-year ranges, totals, money)")
+            view = run_view(ds, False)
             run_id = record(job, ds, "simulate", request.samples)
-            return Outcome(ds, {**run_view(ds, False), "run_id": run_id})
+            return Outcome(ds, {**view, "run_id": run_id})
 
         return montecarlo
     if request.kind == "plan":
@@ -53,9 +57,10 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
         def plan(job: Job) -> Outcome:
             job.report(0, 1, "building and solving the linear program (HiGHS)")
             ds = run_plan(scenario)
-            job.report(1, 1, "solved")
+            job.report(1, 1, "solved; summarising the plan")
+            view = plan_view(ds)
             run_id = record(job, ds, "plan", 1)
-            return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
+            return Outcome(ds, {"run_id": run_id, **view})
 
         return plan
     if request.kind == "sensitivity":
@@ -90,9 +95,12 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
             job.report(i, len(sweep.values), f"{sweep.assumption} = {value:g}")
             edited = swept(request.assumptions, sweep.assumption, value, f"sweep.values[{i}]")
             ds, run_id = state.run_simulation(
-                RunRequest(scenario=request.scenario, yaml=request.yaml, assumptions=edited),
+                RunRequest(
+                    scenario=request.scenario, yaml=request.yaml, assumptions=edited, record=request.record
+                ),
                 record_now=True,
             )
+            run_id = run_id if request.record else None
             totals = ds.flopgrid.totals()
             rows.append(
                 {
