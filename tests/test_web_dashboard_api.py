@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import flopgrid
 from flopgrid.cli import app as cli_app
+from flopgrid.library import load_library
+from flopgrid.simulate import prepare
 from flopgrid.store import RunStore, database
 from flopgrid.web import Settings
 from flopgrid.web.state import Services, app_services
@@ -218,3 +221,37 @@ def test_swagger_ui_renders_the_api_without_a_network() -> None:
             assert [u for u in elsewhere if not u.startswith(("data:", "blob:")) and u != badge] == []
         finally:
             browser.close()
+
+
+# ------------------------------------------------------------------------------------- sensitivity
+
+
+def test_a_sensitivity_job_returns_what_a_tornado_draws(served: tuple[httpx.Client, Services, Path]) -> None:
+    client, services, _ = served
+    body = {"kind": "sensitivity", "scenario": "reference", "samples": 6, "method": "morris"}
+    started = client.post("/api/jobs", json={**body, "output": "h100e@2030"})
+    job = finished(client, services, started.json()["id"])
+    assert job["status"] == "done", job
+    result = job["result"]
+    assert result["unit"] == "H100e"
+    tornado = result["tornado"]
+    assert len(tornado) > 0
+    _, params, _ = prepare(flopgrid.load_scenario("reference"))
+    specs = load_library().specs
+    for bar in tornado:
+        # The output at the driver's low and high ends, in the output's unit.
+        assert (bar["output_low"], bar["output_high"]) == (bar["low"], bar["high"])
+        assert bar["swing"] == pytest.approx(abs(bar["high"] - bar["low"]))
+        assert bar["output_unit"] == "H100e"
+        assert (bar["quantile_low"], bar["quantile_high"]) == (0.1, 0.9)
+        # The driver's own values: P10 below P90, each inside the library's range of the parameter
+        # (after the scenario's overrides) in the first year, in the parameter's model unit.
+        table, parameter = bar["driver"].split(".")[0], bar["driver"].split(".")[-1]
+        assert bar["input_unit"] == specs[(table, parameter)].unit
+        assert bar["input_year"] == int(params.years[0])
+        assert bar["input_low"] < bar["input_high"], bar
+        _, low, high = (a[0] for a in params.base(table, parameter))
+        for entry in bar["inputs"]:
+            assert entry["low"] < entry["high"], (bar["driver"], entry)
+            assert np.nanmin(low) * (1 - 1e-9) <= entry["low"], (bar["driver"], entry)
+            assert entry["high"] <= np.nanmax(high) * (1 + 1e-9), (bar["driver"], entry)

@@ -18,12 +18,13 @@ they share (settings, jobs, the run store, caches) is a :class:`~flopgrid.web.st
   ``line``.
 
 The API's documentation pages (``/docs``: Swagger UI, ``/redoc``: ReDoc) load their scripts and styles
-from this server (:data:`DOCS_ASSETS`, the files the ``fastapi-offline`` package ships), never from a
+from this server (the files the ``fastapi-offline`` package ships, :data:`DOCS_ASSETS`), never from a
 CDN, so they work without a network.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -77,9 +78,9 @@ __all__ = [
 ]
 
 STATIC = resources.files("flopgrid.web").joinpath("static")
-#: Swagger UI 5 (``swagger-ui-bundle.js``, ``swagger-ui.css``), ReDoc 2 (``redoc.standalone.js``) and a
-#: favicon, as shipped inside the ``fastapi-offline`` package (installed with flopgrid).
-DOCS_ASSETS = resources.files("fastapi_offline").joinpath("static")
+#: The package whose files are Swagger UI 5 (``swagger-ui-bundle.js``, ``swagger-ui.css``), ReDoc 2
+#: (``redoc.standalone.js``) and a favicon, in its ``static`` folder (a dependency of flopgrid).
+DOCS_ASSETS = "fastapi_offline"
 #: Where the documentation assets are served.
 DOCS_PATH = "/docs-assets"
 
@@ -198,9 +199,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def add_docs(app: FastAPI) -> None:
     """Serve ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) with every script, style and icon from this
     server (FastAPI's recipe for self-hosting the docs' JavaScript and CSS), so they work offline."""
-    app.mount(DOCS_PATH, StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+    if importlib.util.find_spec(DOCS_ASSETS) is None:
+        # Never a CDN instead: say what is missing (the API itself works without the pages).
+        missing = (
+            "<!DOCTYPE html><title>flopgrid API docs</title><p>The API's documentation pages need the "
+            f"<code>fastapi-offline</code> package (<code>pip install fastapi-offline</code>). The "
+            f'schema is at <a href="{openapi_url}">{openapi_url}</a>.</p>'
+        )
+        for path in ("/docs", "/redoc"):
+            app.add_api_route(path, lambda: HTMLResponse(missing, status_code=503), include_in_schema=False)
+        return
+    folder = resources.files(DOCS_ASSETS).joinpath("static")
+    app.mount(DOCS_PATH, StaticFiles(directory=str(folder)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:

@@ -19,6 +19,7 @@ from flopgrid.web.http import DOWNLOAD, Problem, responses
 from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
+from flopgrid.web.tornado import driver_inputs, tornado_records
 from flopgrid.web.views import download, frame_records, plan_view, run_view
 
 router = APIRouter(tags=["jobs"])
@@ -75,13 +76,15 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 samples=request.samples if request.samples > 1 else None,
                 seed=request.seed,
             )
-            job.report(1, 1, "done")
+            job.report(1, 1, "drawing each driver's low and high values for the tornado")
+            tornado = found["tornado"]
+            inputs = driver_inputs(scenario, [str(d) for d in tornado["driver"]], seed=request.seed)
             return Outcome(
                 None,
                 {
                     **{k: found[k] for k in ("output", "unit", "method", "runs", "base")},
                     "table": frame_records(found["drivers"]),
-                    "tornado": frame_records(found["tornado"]),
+                    "tornado": tornado_records(tornado, found["unit"], inputs),
                 },
             )
 
