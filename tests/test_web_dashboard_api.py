@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from flopgrid.library import load_library
 from flopgrid.simulate import prepare
 from flopgrid.store import RunStore, database
 from flopgrid.web import Settings
+from flopgrid.web.inputs import JobRequest
+from flopgrid.web.jobs import Job
+from flopgrid.web.routes.jobs import job_work
 from flopgrid.web.state import Services, app_services
 from test_web_api import Live
 
@@ -255,3 +259,53 @@ def test_a_sensitivity_job_returns_what_a_tornado_draws(served: tuple[httpx.Clie
             assert entry["low"] < entry["high"], (bar["driver"], entry)
             assert np.nanmin(low) * (1 - 1e-9) <= entry["low"], (bar["driver"], entry)
             assert entry["high"] <= np.nanmax(high) * (1 + 1e-9), (bar["driver"], entry)
+
+
+# ------------------------------------------------------------------------------- job status messages
+
+
+@dataclass
+class Logged(Job):
+    """A job that keeps every status message it was given, in order."""
+
+    said: list[str] = field(default_factory=list)
+
+    def report(self, done: float, total: float, message: str | None = None) -> None:
+        super().report(done, total, message)
+        self.said.append(self.message)
+
+    def begin_recording(self) -> None:
+        super().begin_recording()
+        self.said.append(self.message)
+
+
+def test_a_job_says_what_it_does_after_the_last_sample(tmp_path: Path) -> None:
+    services = Services(Settings(store_path=str(tmp_path / "runs.duckdb")))
+    try:
+        for record in (False, True):
+            request = JobRequest(kind="montecarlo", scenario="reference", samples=40, record=record)
+            job = Logged(id="job", kind="montecarlo", description="")
+            outcome = job_work(services, request, services.load(request))(job)
+            last_sample = job.said.index("40 of 40 samples")
+            after = job.said[last_sample + 1 :]
+            # Never silent at "40 of 40": it summarises, then (when asked) records.
+            assert after[0].startswith("summarising 40 samples"), job.said
+            assert after[1:] == (["recording the run"] if record else []), job.said
+            assert (outcome.summary["run_id"] is not None) == record
+    finally:
+        services.close()
+
+
+def test_only_the_newest_jobs_keep_their_full_results() -> None:
+    # A budget below one job's results: each new job's results push out the previous ones.
+    with serving(Settings(record=False, job_results_bytes=1)) as (client, services):
+        body = {"kind": "montecarlo", "scenario": "reference", "samples": 20}
+        first = finished(client, services, client.post("/api/jobs", json=body).json()["id"])
+        assert client.get(f"/api/jobs/{first['id']}/charts").status_code == 200
+        second = finished(client, services, client.post("/api/jobs", json={**body, "seed": 1}).json()["id"])
+        for path in ("charts", "download"):
+            gone = client.get(f"/api/jobs/{first['id']}/{path}")
+            assert gone.status_code == 410 and "no longer kept" in gone.json()["detail"]
+            assert client.get(f"/api/jobs/{second['id']}/{path}").status_code == 200
+        # The summary of the released job stays.
+        assert client.get(f"/api/jobs/{first['id']}").json()["result"]["samples"] == 20

@@ -35,6 +35,9 @@ RENDERED_BYTES = 2_000_000
 #: Most samples of a run recorded in the store, as the CLI (``flopgrid run``) does: a run keeps every
 #: sample, and a 5,000-sample run (21.6 M rows) cannot be read back in bounded memory.
 RECORD_SAMPLES = 1_000
+#: Bytes of finished jobs' full results kept for their charts and downloads (a 5,000-sample run of
+#: the seed scenario is 170 MB): fifty kept jobs would otherwise hold gigabytes.
+JOB_RESULTS_BYTES = 2_000_000_000
 #: Seconds a synchronous simulation may run; it stops at its next block of samples past this.
 SIMULATE_SECONDS = 120.0
 
@@ -60,6 +63,8 @@ class Settings:
     simulate_seconds: float = SIMULATE_SECONDS
     #: Most samples of a run recorded in the run store (above, the run is not recorded).
     record_samples: int = RECORD_SAMPLES
+    #: Most bytes of finished jobs' full results kept in memory (the newest job's always are).
+    job_results_bytes: int = JOB_RESULTS_BYTES
 
 
 class Services:
@@ -76,7 +81,7 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.jobs = JobManager(max_active=settings.max_jobs)
+        self.jobs = JobManager(max_active=settings.max_jobs, keep_bytes=settings.job_results_bytes)
         self.sandbox = Sandbox(
             workers=settings.readers, seconds=settings.read_seconds, memory=settings.read_bytes
         )

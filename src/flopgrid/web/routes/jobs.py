@@ -167,10 +167,16 @@ def finished_results(state: Services, job_id: str) -> Job:
     job = find_job(state, job_id)
     if job.status != "done" or job.outcome is None:
         raise Problem(409, f"job {job_id} is {job.status}; results exist once it is done")
+    if job.outcome.released:
+        raise Problem(
+            410,
+            f"the results of job {job_id} are no longer kept (the server keeps those of its newest jobs); "
+            "run it again, or with record: true to keep its run in the store",
+        )
     return job
 
 
-@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409))
+@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409, 410))
 def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     job = finished_results(state, job_id)
     assert job.outcome is not None
@@ -182,7 +188,7 @@ def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/jobs/{job_id}/download",
     summary="Download a finished job's results",
-    responses=DOWNLOAD | responses(404, 409),
+    responses=DOWNLOAD | responses(404, 409, 410),
 )
 def job_download(job_id: JobId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
     job = finished_results(state, job_id)
