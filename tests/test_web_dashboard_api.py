@@ -309,3 +309,44 @@ def test_only_the_newest_jobs_keep_their_full_results() -> None:
             assert client.get(f"/api/jobs/{second['id']}/{path}").status_code == 200
         # The summary of the released job stays.
         assert client.get(f"/api/jobs/{first['id']}").json()["result"]["samples"] == 20
+
+
+# ------------------------------------------------------------------------------ errors name the field
+
+#: What a damaged permalink (scenario name, YAML, mapping, edits, samples, seed) or an oversized job
+#: sends, and the ``loc`` its 422 must carry so that the dashboard puts the message by that field.
+DAMAGED = [
+    ("/api/simulate", {"scenario": "seed-7", "samples": 1}, ["body", "scenario"]),
+    ("/api/validate", {"yaml": "name: [unclosed"}, ["body", "yaml"]),
+    (
+        "/api/validate",
+        {"scenario": {"name": "x", "horizon": {"start": "soon"}}},
+        ["body", "scenario", "horizon", "start"],
+    ),
+    (
+        "/api/simulate",
+        {"scenario": "seed-7t", "assumptions": {"campus_gw": "lots"}},
+        ["body", "assumptions", "campus_gw"],
+    ),
+    (
+        "/api/simulate",
+        {"scenario": "seed-7t", "assumptions": {"start": 2039}},
+        ["body", "assumptions", "start"],
+    ),
+    ("/api/simulate", {"scenario": "seed-7t", "samples": 0}, ["body", "samples"]),
+    ("/api/simulate", {"scenario": "seed-7t", "samples": 10_001}, ["body", "samples"]),
+    ("/api/simulate", {"scenario": "seed-7t", "seed": -1}, ["body", "seed"]),
+    ("/api/simulate", {"scenario": "seed-7t", "record": "yes"}, ["body", "record"]),
+    ("/api/jobs", {"kind": "montecarlo", "samples": 50_001}, ["body", "samples"]),
+    ("/api/jobs", {"kind": "sensitivity", "samples": 50_001}, ["body", "samples"]),
+]
+
+
+def test_damaged_requests_are_422s_that_name_the_field() -> None:
+    with serving(Settings(record=False)) as (client, _):
+        for path, body, loc in DAMAGED:
+            response = client.post(path, json=body)
+            assert response.status_code == 422, (body, response.text)
+            detail = response.json()["detail"]
+            assert detail[0]["loc"] == loc, (body, detail)
+            assert detail[0]["msg"], body
