@@ -11,7 +11,8 @@ In one run, ``--repeat`` times each, side by side:
   ``done``, polled every 50 ms as a client would, and until its charts (``GET /api/jobs/ID/charts``,
   what the dashboard fetches next) are in.
 
-The job's status messages are printed with the time they were first seen, so a phase where the job
+The three alternate run by run (the machine is shared: a change of load then weighs on each side). The
+job's status messages are printed with the time they were first seen, so a phase where the job
 sits without saying what it does shows up. Target: the API job at most 1.5× the CLI.
 
     .venv/bin/python benchmarks/bench_web_job.py [-n 5000] [-r 3] [--scenario seed-7t]
@@ -120,13 +121,18 @@ def main() -> None:
     args = parser.parse_args()
     # Warm this process's imports and caches, as the server's are warm after its first request.
     cli_in_process(args.scenario, 100)
-    cli = [cli_in_process(args.scenario, args.samples) for _ in range(args.repeat)]
-    process = [cli_process(args.scenario, args.samples) for _ in range(args.repeat)]
+    cli: list[float] = []
+    process: list[float] = []
+    jobs: list[tuple[float, float, list[tuple[float, str]]]] = []
     with tempfile.TemporaryDirectory() as folder:
         server, url = start_server(folder)
         try:
             httpx.post(url + "/api/simulate", json={"scenario": args.scenario, "samples": 100}, timeout=120)
-            jobs = [api_job(url, args.scenario, args.samples) for _ in range(args.repeat)]
+            # Interleaved, so that a change of the machine's load (it is shared) weighs on both sides.
+            for _ in range(args.repeat):
+                cli.append(cli_in_process(args.scenario, args.samples))
+                jobs.append(api_job(url, args.scenario, args.samples))
+                process.append(cli_process(args.scenario, args.samples))
         finally:
             server.terminate()
             try:
@@ -148,6 +154,8 @@ def main() -> None:
         print(f"{label:<28} {min(values):>8.2f} {statistics.median(values):>9.2f}")
     ratio = statistics.median(charted) / statistics.median(cli)
     print(f"api job (with charts) / cli in process, medians: {ratio:.2f}×")
+    pairs = [job / alone for job, alone in zip(charted, cli, strict=True)]
+    print(f"api job (with charts) / cli in process, run by run: {', '.join(f'{r:.2f}×' for r in pairs)}")
     with_startup = statistics.median(charted) / statistics.median(process)
     print(f"api job (with charts) / cli process, medians: {with_startup:.2f}×")
     print("status messages of the last job (seconds after POST):")

@@ -125,6 +125,19 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
 
 @router.post("/jobs", status_code=202, summary="Start a background job", responses=responses(429))
 def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
+    """Start a job; poll ``GET /api/jobs/{id}`` for its status, progress, message and result.
+
+    With ``record: true`` its run (every run of a sweep) is recorded in the run store, once. The
+    ``result`` of a done job: for ``montecarlo`` and ``plan``, the run's summary, totals and
+    ``run_id``; for ``sweep``, a ``table`` with a row per value; for ``sensitivity``, ``output``,
+    ``unit``, ``method``, ``runs``, ``base``, the ranked drivers (``table``) and ``tornado``, a row per
+    driver, largest swing first, with: ``driver`` (``table.parameter``); ``low`` and ``high``, also
+    named ``output_low`` and ``output_high`` (the output with the driver at its P10 and P90, every
+    other parameter at its median); ``swing``; ``output_unit``; ``quantile_low`` and
+    ``quantile_high`` (0.1, 0.9); ``input_low`` and ``input_high`` (the driver's own values there, in
+    the first year of the horizon, the median over its items and regions), ``input_unit``,
+    ``input_year``; and ``inputs``, ``{item, low, high}`` per drawn item.
+    """
     state.check_samples(request.samples, state.settings.max_job_samples)
     scenario = state.load(request)
     if request.sweep is not None:
