@@ -6,7 +6,7 @@ In one run, ``--repeat`` times each, side by side:
   scenario, simulate, per-year summary and totals);
 - ``cli process``: the command itself, ``python -m flopgrid run SCENARIO -n N --no-record`` (start-up
   included);
-- ``api job``: a real server (uvicorn, one worker, recording into a temporary store, as ``flopgrid
+- ``api job``: a real server (uvicorn, one worker, with a temporary run store, as ``flopgrid
   serve``) started in its own process; the time from ``POST /api/jobs`` until the job's status is
   ``done``, polled every 50 ms as a client would, and until its charts (``GET /api/jobs/ID/charts``,
   what the dashboard fetches next) are in.
@@ -15,7 +15,7 @@ The three alternate run by run (the machine is shared: a change of load then wei
 job's status messages are printed with the time they were first seen, so a phase where the job
 sits without saying what it does shows up. Target: the API job at most 1.5× the CLI.
 
-    .venv/bin/python benchmarks/bench_web_job.py [-n 5000] [-r 3] [--scenario seed-7t]
+    .venv/bin/python benchmarks/bench_web_job.py [-n 5000] [-r 3] [--scenario seed-7t] [--record]
 """
 
 from __future__ import annotations
@@ -71,12 +71,15 @@ def cli_process(scenario: str, samples: int) -> float:
     return time.perf_counter() - started
 
 
-def api_job(url: str, scenario: str, samples: int) -> tuple[float, float, list[tuple[float, str]]]:
+def api_job(
+    url: str, scenario: str, samples: int, record: bool = False
+) -> tuple[float, float, list[tuple[float, str]]]:
     """(seconds until done, seconds until the charts are in, status messages with their times)."""
     messages: list[tuple[float, str]] = []
     with httpx.Client(base_url=url, timeout=120) as http:
         started = time.perf_counter()
-        job = http.post("/api/jobs", json={"kind": "montecarlo", "scenario": scenario, "samples": samples})
+        body = {"kind": "montecarlo", "scenario": scenario, "samples": samples, "record": record}
+        job = http.post("/api/jobs", json=body)
         job.raise_for_status()
         job_id = job.json()["id"]
         while True:
@@ -118,6 +121,9 @@ def main() -> None:
     parser.add_argument("-n", "--samples", type=int, default=5000)
     parser.add_argument("-r", "--repeat", type=int, default=3)
     parser.add_argument("--scenario", default="seed-7t")
+    parser.add_argument(
+        "--record", action="store_true", help="The job asks to be recorded (runs of ≤ 1,000 samples are)."
+    )
     args = parser.parse_args()
     # Warm this process's imports and caches, as the server's are warm after its first request.
     cli_in_process(args.scenario, 100)
@@ -131,7 +137,7 @@ def main() -> None:
             # Interleaved, so that a change of the machine's load (it is shared) weighs on both sides.
             for _ in range(args.repeat):
                 cli.append(cli_in_process(args.scenario, args.samples))
-                jobs.append(api_job(url, args.scenario, args.samples))
+                jobs.append(api_job(url, args.scenario, args.samples, args.record))
                 process.append(cli_process(args.scenario, args.samples))
         finally:
             server.terminate()
@@ -142,7 +148,8 @@ def main() -> None:
                 server.wait()
     done = [j[0] for j in jobs]
     charted = [j[1] for j in jobs]
-    print(f"bench_web_job: {args.scenario}, {args.samples:,} samples, {args.repeat} runs each")
+    recorded = ", the job asks to be recorded" if args.record else ""
+    print(f"bench_web_job: {args.scenario}, {args.samples:,} samples, {args.repeat} runs each{recorded}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared)")
     print(f"{'what':<28} {'best s':>8} {'median s':>9}")
     for label, values in (
