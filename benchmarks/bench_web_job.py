@@ -78,7 +78,9 @@ def api_job(
     messages: list[tuple[float, str]] = []
     with httpx.Client(base_url=url, timeout=120) as http:
         started = time.perf_counter()
-        body = {"kind": "montecarlo", "scenario": scenario, "samples": samples, "record": record}
+        body: dict[str, object] = {"kind": "montecarlo", "scenario": scenario, "samples": samples}
+        if record:  # only when asked: servers before issue 17 had no such field (and recorded all)
+            body["record"] = True
         job = http.post("/api/jobs", json=body)
         job.raise_for_status()
         job_id = job.json()["id"]
