@@ -93,11 +93,11 @@ def test_dashboard_loads_with_every_chart(page: Page) -> None:
         "opex",
         "bottlenecks",
         "cash",
-        "fan",
     ):
         assert page.locator(f"#chart-{name} .main-svg").count() >= 1, name
     assert page.input_value("#fabs") == "18"  # seed-7t's 18 fabs, read from the scenario
-    assert "H100e" in page.inner_text("#totals")
+    # The grey totals line under the left panel became the headline cards at the top (issue 17).
+    assert "M H100e" in page.inner_text("#cards [data-card=Compute]")
 
 
 @needs_chromium

@@ -276,21 +276,27 @@ def fan(ds: xr.Dataset) -> Figure:
     return {"title": "Monte Carlo fan", "data": data, "layout": figure_layout(title, "million H100e")}
 
 
-def shadow_prices(ds: xr.Dataset, top: int = 20) -> Figure | None:
-    """The planner's dual values (one ``shadow_price_*`` variable per constraint) by year: one line per
-    constraint and label of its other dimensions (e.g. region, source), the ``top`` largest in
-    magnitude; constraints that never bind (all zero) are left out."""
+def shadow_prices(ds: xr.Dataset, top: int = 10) -> Figure | None:
+    """The planner's dual values (one ``shadow_price_*`` variable per constraint) by year, as the value
+    of one more unit of each constraint in words (the unit the plan report uses: "GW of firm power"),
+    in billion USD (in H100e for a compute-maximising plan): one line per constraint and label of its
+    other dimensions (e.g. region, source), the ``top`` largest in magnitude; constraints that never
+    bind (all zero) are left out."""
     names = [str(n) for n in ds.data_vars if str(n).startswith("shadow_price")]
     if not names:
         return None
+    money = ds.attrs.get("objective", "min_cost") != "max_compute"
+    scale = 1e9 if money else 1.0
     lines: list[tuple[float, dict[str, Any]]] = []
     for name in names:
         var = ds[name]
         if "sample" in var.dims:
             var = var.median("sample")
-        units = str(var.attrs.get("units", ""))
         if "year" not in var.dims:
             continue
+        # Per unit in words (1 GW, 1,000 wafers a year …), as the plan report ranks them.
+        display = float(var.attrs.get("display", 1.0))
+        words = str(var.attrs.get("words", var.attrs.get("units", "unit")))
         others = [d for d in var.dims if d != "year"]
         stacked = (
             var.transpose(*others, "year").values.reshape(-1, var.sizes["year"])
@@ -303,18 +309,27 @@ def shadow_prices(ds: xr.Dataset, top: int = 20) -> Figure | None:
             for index in np.ndindex(*(var.sizes[d] for d in others))
         ] or [constraint]
         for label, row in zip(labels, stacked, strict=True):
-            size = float(np.nanmax(np.abs(row))) if np.isfinite(row).any() else 0.0
+            worth = np.asarray(row, dtype=float) * display / scale
+            size = float(np.nanmax(np.abs(worth))) if np.isfinite(worth).any() else 0.0
             if size > 0:
                 trace = {
                     "type": "scatter",
                     "mode": "lines+markers",
-                    "name": f"{label} [{units}]" if units else label,
+                    "name": f"{label}: per {words}",
                     "x": var.year.values.tolist(),
-                    "y": as_list(row),
+                    "y": as_list(worth),
                 }
                 lines.append((size, trace))
     lines.sort(key=lambda pair: pair[0], reverse=True)
-    title = "Planner shadow prices (value of one more unit of each binding constraint)"
-    layout = figure_layout(title, "dual value (see legend for units)")
+    title = (
+        "Planner shadow prices<br><sup>value of one more unit of the "
+        f"{min(top, len(lines))} most valuable binding constraints</sup>"
+    )
+    unit = "billion USD (real 2024) per unit in the legend" if money else "H100e per unit in the legend"
+    layout = figure_layout(title, unit)
     layout["yaxis"]["rangemode"] = "normal"
+    # The legend sits under the plot, one entry a line: Plotly widens the bottom margin to hold it
+    # (the dashboard gives this chart the height it needs), so no entry is cut off.
+    layout["legend"] = {"orientation": "v", "y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"}
+    layout["margin"]["t"] = 60
     return {"title": "Planner shadow prices", "data": [trace for _, trace in lines[:top]], "layout": layout}

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import typer
 
-from flopgrid.commands import check, claims, figures, finance, library, plan, run, store, uncertainty, web
+from flopgrid.commands import (
+    atlas,
+    check,
+    claims,
+    figures,
+    finance,
+    library,
+    plan,
+    run,
+    store,
+    uncertainty,
+    web,
+)
 
 #: In the order their commands appear in ``flopgrid --help``.
-MODULES = (run, figures, finance, check, library, plan, uncertainty, store, claims, web)
+MODULES = (run, figures, finance, check, library, atlas, plan, uncertainty, store, claims, web)
 
 
 def register_all(app: typer.Typer) -> None:

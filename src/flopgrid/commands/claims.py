@@ -18,7 +18,7 @@ VERDICT_STYLE = {
     "implausible": "red",
     "internally inconsistent": "magenta",
 }
-CASES = ("published", "epoch2030")
+CASES = ("published", "epoch2030", "backtest", "campuses")
 
 
 def register(app: typer.Typer) -> None:
@@ -115,7 +115,8 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Argument(
                 help="published (the record: IEA, LBNL, Epoch's arithmetic, plus the Epoch 2030 case "
-                "when installed) or epoch2030 (that case alone)."
+                "when installed), epoch2030 (that case alone), backtest (the model from 2023 on supply-chain "
+                "inputs against 2023–2025) or campuses (atlas campuses' announced capex against the model's)."
             ),
         ] = "published",
         samples: Annotated[
@@ -127,7 +128,10 @@ def register(app: typer.Typer) -> None:
         """Compare the model's outputs with published figures: ours, theirs, error, tolerance, pass/fail,
         and which inputs were calibrated on which figure."""
         from flopgrid.validation import (
+            CAMPUS_TOLERANCE,
             ValidationTable,
+            backtest_table,
+            campus_rows,
             epoch2030_rows,
             validation_table,
         )
@@ -144,6 +148,18 @@ def register(app: typer.Typer) -> None:
                 raise FlopgridError(f"unknown validation case {case!r}.{hint} Known: {', '.join(CASES)}")
             if case == "epoch2030":
                 table = ValidationTable(epoch2030_rows(samples, seed), [], samples, seed)
+            elif case == "backtest":
+                table = backtest_table(samples=samples, seed=seed)
+            elif case == "campuses":
+                table = ValidationTable(
+                    campus_rows(samples, seed),
+                    [
+                        f"Tolerance ±{CAMPUS_TOLERANCE:.0%} of the announcement (flopgrid.validation."
+                        "campuses.CAMPUS_TOLERANCE: the library's own facility cost spans $9.3M–$20M/MW)."
+                    ],
+                    samples,
+                    seed,
+                )
             else:
                 table = validation_table(samples=samples, seed=seed)
         if as_json:

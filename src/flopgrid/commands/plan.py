@@ -23,7 +23,6 @@ from flopgrid.commands.common import (
 from flopgrid.errors import FlopgridError
 
 if TYPE_CHECKING:
-    import pandas as pd
     import xarray as xr
 
     from flopgrid.library import Library
@@ -37,53 +36,6 @@ TargetArg = Annotated[
         show_default=False,
     ),
 ]
-#: Build-plan columns: Results variable, scale, column name with unit.
-PLAN_COLUMNS: tuple[tuple[str, float, str], ...] = (
-    ("fab_build", 12e3, "fab starts [k wafer/month]"),
-    ("packaging_build", 12e3, "packaging starts [k wafer/month]"),
-    ("hbm_build", 1e9, "HBM starts [B GB/year]"),
-    ("datacentre_build", 1e9, "data centres started [GW]"),
-    ("plant_build", 1e9, "power plants started [GW]"),
-    ("grid_build", 1e9, "grid connected [GW]"),
-    ("accelerators_shipped", 1e6, "chips bought [M]"),
-    ("h100e", 1e6, "installed [M H100e]"),
-    ("target", 1e6, "target [M H100e]"),
-    ("shortfall", 1e6, "shortfall [M H100e]"),
-    ("capex", 1e9, "capex [B USD]"),
-    ("opex", 1e9, "opex [B USD]"),
-)
-
-
-def plan_table(results: xr.Dataset) -> pd.DataFrame:
-    """The build plan per year (construction starts and what is in service), in readable units."""
-    import pandas as pd  # here, not at the top: a start-up measure for the command line
-
-    r = results.isel(sample=0)
-    frame = pd.DataFrame(index=pd.Index(r.year.values, name="year"))
-    for name, scale, column in PLAN_COLUMNS:
-        var = r[name]
-        frame[column] = (var.sum([d for d in var.dims if d != "year"]) / scale).values
-    return frame
-
-
-def where_table(results: xr.Dataset) -> pd.DataFrame:
-    """What the plan builds in each region over the horizon (regions with nothing left out)."""
-    import pandas as pd  # here, not at the top: a start-up measure for the command line
-
-    r = results.isel(sample=0)
-    frame = pd.DataFrame(index=pd.Index(r.region.values, name="region"))
-    frame["data centres [GW]"] = (r["datacentre_build"].sum("year") / 1e9).values
-    frame["grid [GW]"] = (r["grid_build"].sum("year") / 1e9).values
-    plants = r["plant_build"].sum("year") / 1e9
-    for source in plants.source.values:
-        if float(plants.sel(source=source).sum()) > 0:
-            frame[f"{source} [GW]"] = plants.sel(source=source).values
-    frame["fabs [k wafer/month]"] = (r["fab_build"].sum("year") / 12e3).values
-    frame["chips [M]"] = (r["accelerators_shipped"].sum(["year", "accelerator"]) / 1e6).values
-    frame[f"installed {int(r.year.values[-1])} [M H100e]"] = (r["h100e"].isel(year=-1) / 1e6).values
-    return frame[frame.abs().sum(axis=1) > 0]
-
-
 #: Library tables whose builds have a lead time (construction start to first output).
 LEAD_TABLES = ("fabs", "packaging", "hbm", "datacentres", "power_sources")
 
@@ -119,7 +71,7 @@ def window_warning(scenario: Scenario, library: Library) -> str | None:
 
 
 def _report(results: xr.Dataset, top: int) -> dict[str, Any]:
-    from flopgrid.plan import rank, shortfall_report
+    from flopgrid.plan.report import plan_table, rank, shortfall_report, where_table
 
     ranked = rank(results)
     r = results.isel(sample=0)
@@ -243,6 +195,8 @@ def register(app: typer.Typer) -> None:
             f"{report['discount_rate']:.1%}/year",
             highlight=False,
         )
+        from flopgrid.plan.report import plan_table, where_table
+
         out.print(frame_table(plan_table(results), "Build plan (construction starts; fleet in service)"))
         out.print(frame_table(where_table(results), "Where", index_name="region"))
         chips = ", ".join(f"{k} {fmt(v / 1e6)} M" for k, v in report["chips"].items())

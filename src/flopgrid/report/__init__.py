@@ -23,10 +23,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from flopgrid.charts import figures
+from flopgrid.charts.atlas import pipeline
 from flopgrid.errors import FlopgridError
+from flopgrid.library.atlas import load_atlas
 from flopgrid.report.inputs import builds_in_words, key_assumptions, library_sources, tranches
 from flopgrid.report.numbers import (
     Figures,
@@ -51,6 +54,7 @@ TITLES = {
     "cash": "Cash flows and funding gap",
     "fan": "Monte Carlo fan chart",
     "shadow_prices": "Planner shadow prices",
+    "atlas": "Atlas pipeline (named campuses)",
 }
 #: Nothing may be fetched: the report is self-contained by construction, and the browser enforces it.
 CSP = (
@@ -145,6 +149,8 @@ def render(results: xr.Dataset, title: str | None = None, scenario: Scenario | N
     charts = figures(results)
     if samples == 1:
         charts.pop("fan", None)  # a fan of one sample is a line: the compute chart already draws it
+    # The named campuses of the atlas over the run's years: the pipeline the run's build-out meets.
+    charts["atlas"] = pipeline(load_atlas().select(kind="campus"), "campus", np.asarray(results.year.values))
     numbers = Figures(results)
     description = scenario.description if scenario else ""
     builds = builds_in_words(scenario) if scenario else []
@@ -212,6 +218,50 @@ document.body.dataset.rendered = String(Object.keys(FIGURES).length);
 </script>
 </body></html>
 """
+
+
+def figure_html(figure: dict[str, Any], title: str | None = None) -> str:
+    """One figure as a self-contained HTML document (plotly.js inlined: it opens with no network).
+
+    >>> "Plotly.newPlot" in figure_html({"title": "t", "data": [], "layout": {}})
+    True
+    """
+    heading = html.escape(title or str(figure.get("title", "flopgrid chart")))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>{heading}</title><style>{STYLE}</style>
+<script>{_plotly_js()}</script></head>
+<body><h1>{heading}</h1><div class="chart" id="chart" role="img" aria-label="{heading}"></div>
+<script>
+const FIGURE = {_script_json(figure)};
+Plotly.newPlot("chart", FIGURE.data, FIGURE.layout, {{displaylogo: false, responsive: true}});
+document.body.dataset.rendered = "1";
+</script>
+</body></html>
+"""
+
+
+def write_figure(figure: dict[str, Any], path: str | Path) -> Path:
+    """Write one figure as a self-contained HTML file (atomically, as :func:`write_report`).
+
+    Raises
+    ------
+    FlopgridError
+        When the path does not end in ``.html``/``.htm`` or its folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise FlopgridError(f"{path}: a chart is written as HTML; give a name ending in .html")
+    if not path.parent.exists():
+        raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(figure_html(figure), encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def write_report(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from flopgrid.errors import ScenarioError
 from flopgrid.library import Library, load_library
+from flopgrid.scenario.assets import resolve_assets
 from flopgrid.scenario.checks import check_names, validation_error
 from flopgrid.scenario.overrides import check_correlations, explicit_distributions, resolve_overrides
 from flopgrid.scenario.reader import check_data, parse_yaml, read_yaml
@@ -72,6 +73,8 @@ def _validated(data: Any, lines: dict[tuple[Any, ...], int], file: str | None, l
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError("a scenario must be a YAML mapping (key: value lines)", file=file, line=1)
+    # Builds naming an atlas asset take its fields before validation, so the schema checks them all.
+    data = resolve_assets(data, lines, file, library)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -11,11 +11,17 @@ inputs derived from it, but never counted as validation. Which library rows deri
 is read from the library itself (their ``source`` and ``note`` columns), so a new derivation is caught
 without editing this module.
 
+Two more cases: the backtest (:mod:`flopgrid.validation.backtest`, the model from 2023 on supply-chain
+inputs against 2023–2025) and the campus cost check (:mod:`flopgrid.validation.campuses`, each atlas
+campus's announced capex against the model's capex of it).
+
 >>> table = validation_table(samples=50, include_epoch=False)
 >>> sorted({row.role for row in table.rows})
 ['calibration', 'validation']
 """
 
+from flopgrid.validation.backtest import BACKTEST_YEARS, backtest_scenario, backtest_table
+from flopgrid.validation.campuses import CAMPUS_TOLERANCE, campus_rows, campus_scenario
 from flopgrid.validation.figures import (
     NON_AI_DRAW,
     NON_AI_GROWTH,
@@ -41,6 +47,8 @@ from flopgrid.validation.runner import (
 )
 
 __all__ = [
+    "BACKTEST_YEARS",
+    "CAMPUS_TOLERANCE",
     "NON_AI_DRAW",
     "NON_AI_GROWTH",
     "POINT_TOLERANCE",
@@ -50,7 +58,11 @@ __all__ = [
     "Row",
     "ValidationTable",
     "as_json",
+    "backtest_scenario",
+    "backtest_table",
     "calibrated_on",
+    "campus_rows",
+    "campus_scenario",
     "compare",
     "electricity_figures",
     "epoch2030_rows",

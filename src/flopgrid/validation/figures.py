@@ -144,15 +144,18 @@ class ValidationTable:
         return sum(row.passed for row in counted), len(counted)
 
 
-def compare(figure: Figure, ours: np.ndarray) -> tuple[tuple[float, float, float], float, float, bool]:
+def compare(
+    figure: Figure, ours: np.ndarray, tolerance: float = POINT_TOLERANCE
+) -> tuple[tuple[float, float, float], float, float, bool]:
     """Our P5/P50/P95 over samples, the relative error of the median, the tolerance and pass/fail.
 
-    A point figure: error = ours / theirs − 1, passed when within ``POINT_TOLERANCE``. A range: error
-    0 inside it, else relative to the nearest bound; passed when inside.
+    A point figure: error = ours / theirs − 1, passed when within ``tolerance`` (default
+    ``POINT_TOLERANCE``). A range: error 0 inside it, else relative to the nearest bound; passed when
+    inside.
     """
     low, mid, high = (float(q) for q in np.quantile(ours, [0.05, 0.5, 0.95]))
     if figure.kind == "point":
-        error, tolerance = mid / figure.value - 1.0, POINT_TOLERANCE
+        error = mid / figure.value - 1.0
     else:
         tolerance = 0.0
         error = (
@@ -163,10 +166,17 @@ def compare(figure: Figure, ours: np.ndarray) -> tuple[tuple[float, float, float
     return (low, mid, high), error, tolerance, abs(error) <= tolerance + 1e-12
 
 
-def row(figure: Figure, ours_samples: np.ndarray, method: str, library: Library) -> Row:
+def row(
+    figure: Figure,
+    ours_samples: np.ndarray,
+    method: str,
+    library: Library,
+    tolerance: float = POINT_TOLERANCE,
+) -> Row:
     """The table's line for ``figure`` from our samples: P5–P95 band, error, pass/fail, and whether the
-    figure was used for calibration (then it is shown but never counted)."""
-    ours, error, tolerance, passed = compare(figure, ours_samples)
+    figure was used for calibration (then it is shown but never counted); ``tolerance`` as in
+    :func:`compare`."""
+    ours, error, tolerance, passed = compare(figure, ours_samples, tolerance)
     calibrated = calibrated_on(figure, library)
     return Row(
         figure,

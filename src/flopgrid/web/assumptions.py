@@ -191,11 +191,15 @@ def blame(exc: ScenarioError, assumptions: Assumptions) -> ScenarioError:
     horizon_words = ("outside the horizon", "after the horizon", "past of the horizon")
     if "chip" in given and path.startswith("builds.datacentres") and path.endswith(".accelerator"):
         return AssumptionError("chip", exc.message, path)
-    for name in given:
-        if name in ("start", "end") and (
+    # A year outside the horizon is the horizon's doing first: with both the years and the number of
+    # fabs edited, "fab start 2025 is outside the horizon 2030–2040" is about the first year, not
+    # about the fabs whose path it names.
+    for name in ("start", "end"):
+        if name in given and (
             path.startswith("horizon") or any(word in exc.message for word in horizon_words)
         ):
             return AssumptionError(name, exc.message, path)
+    for name in given:
         if any(path.startswith(prefix) for prefix in FIELDS[name]):
             return AssumptionError(name, exc.message, path)
     return exc

@@ -10,7 +10,6 @@ import xarray as xr
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from flopgrid import charts
 from flopgrid.plan import plan as run_plan
 from flopgrid.scenario import Scenario
 from flopgrid.simulate import simulate
@@ -20,7 +19,7 @@ from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
 from flopgrid.web.tornado import driver_inputs, tornado_records
-from flopgrid.web.views import download, frame_records, plan_view, run_view
+from flopgrid.web.views import download, frame_records, job_view, plan_view, run_view
 
 router = APIRouter(tags=["jobs"])
 
@@ -193,9 +192,7 @@ def finished_results(state: Services, job_id: str) -> Job:
 def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     job = finished_results(state, job_id)
     assert job.outcome is not None
-    if job.outcome.results is None:
-        return {"charts": {}}
-    return {"charts": charts.figures(job.outcome.results)}
+    return job_view(job.kind, job.outcome.results, job.outcome.summary)
 
 
 @router.get(

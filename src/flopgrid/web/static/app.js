@@ -1,60 +1,39 @@
 // flopgrid dashboard: edits key assumptions, asks the API to simulate, draws the returned figures.
-// The server builds every figure (flopgrid.charts); this file only wires inputs to requests and
-// hands figures to Plotly.react, so the dashboard and the standalone report always draw the same.
-"use strict";
+// The server builds every figure (flopgrid.charts) and the headline cards (flopgrid.web.views); these
+// modules only wire inputs to requests and hand figures to Plotly.react, so the dashboard and the
+// standalone report always draw the same.
+//   api.js      requests, shared state, formatting
+//   view.js     the main area: charts, which run is shown, the stale mark
+//   answers.js  headline cards, the probability box, distributions
+//   jobs.js     background jobs, the plan panel, sensitivity and sweeps, the runs list
 
-const CHARTS = ["compute", "power_source", "power_region", "energy", "capex", "opex",
-                "bottlenecks", "cash", "fan", "shadow_prices"];
+import { $, api, escapeHtml, plot, recordPart, scenarioPart, state, status } from "./api.js";
+import { ask, askUnit, drawDistribution, fillFigureChoices } from "./answers.js";
+import { cancelJob, loadRuns, resetJobs, startJob } from "./jobs.js";
+import { observer, setStale, showView } from "./view.js";
+
 const FIELDS = ["budget", "fabs", "campus_gw", "chip", "power_mix", "regions", "start", "end"];
-const PLOT_CONFIG = { responsive: true, displaylogo: false };
-
-const state = {
-  scenario: "seed-7t",   // a shipped name, or null when an upload is in use
-  yaml: null,            // the uploaded YAML text
-  base: null,            // the scenario's own assumptions (from the server)
-  edits: {},             // assumptions the user changed
-  samples: 1,
-  seed: 0,
-  choices: { chip: [], power_mix: [], regions: [] },
-  runs: 0,
-};
-let activeJob = null;
-
-const $ = (id) => document.getElementById(id);
-
-function token() {
-  const fromUrl = new URLSearchParams(location.search).get("token");
-  if (fromUrl) sessionStorage.setItem("flopgrid-token", fromUrl);
-  return sessionStorage.getItem("flopgrid-token");
-}
-
-async function api(path, options = {}) {
-  const headers = Object.assign({ "Content-Type": "application/json" }, options.headers || {});
-  const t = token();
-  if (t) headers["Authorization"] = "Bearer " + t;
-  const response = await fetch(path, Object.assign({}, options, { headers }));
-  const type = response.headers.get("content-type") || "";
-  const body = type.includes("json") ? await response.json() : await response.blob();
-  return { ok: response.ok, status: response.status, body };
-}
-
-function status(text) { $("status").textContent = text; }
 
 // ------------------------------------------------------------------------------------- errors
 
 function clearErrors() {
-  for (const el of document.querySelectorAll(".error")) el.textContent = "";
+  for (const el of document.querySelectorAll(".error:not(.persistent)")) el.textContent = "";
   for (const el of document.querySelectorAll(".field.invalid")) el.classList.remove("invalid");
+}
+
+// The element an error belongs at: the assumption it names, else the request field, else `fallback`.
+function errorTarget(loc, fallback) {
+  const i = loc.indexOf("assumptions");
+  if (i >= 0 && FIELDS.includes(loc[i + 1])) return "err-" + loc[i + 1];
+  if (loc.includes("samples") && fallback === "err-scenario") return "err-samples";
+  if (loc[0] === "horizon" || (loc[0] === "body" && loc[1] === "horizon")) return "err-start";
+  return fallback;
 }
 
 function showErrors(detail, fallback = "err-scenario") {
   if (typeof detail === "string") { $(fallback).textContent = detail; return; }
   for (const error of detail || []) {
-    const loc = error.loc || [];
-    let target = fallback;
-    const i = loc.indexOf("assumptions");
-    if (i >= 0 && FIELDS.includes(loc[i + 1])) target = "err-" + loc[i + 1];
-    else if (loc.includes("samples")) target = "err-samples";
+    const target = errorTarget(error.loc || [], fallback);
     let text = error.msg;
     if (error.field) text = error.field + ": " + text;
     if (error.line) text = "line " + error.line + ": " + text;
@@ -62,10 +41,32 @@ function showErrors(detail, fallback = "err-scenario") {
     el.textContent = el.textContent ? el.textContent + " " + text : text;
     const field = el.closest(".field");
     if (field) field.classList.add("invalid");
+    // The years share one field: outline only the year the error is about.
+    if (target === "err-start" || target === "err-end") $(target.slice(4)).classList.add("bad");
   }
 }
 
 // --------------------------------------------------------------------------------- assumptions
+
+// Shares of a power mix or a regional split add up to 1: editing one rescales the others in
+// proportion (when all others are 0, the rest is spread evenly), so every edit is a valid mix.
+function rebalance(container, edited) {
+  const inputs = [...container.querySelectorAll("input")];
+  const v = Math.min(1, Math.max(0, parseFloat(edited.value) || 0));
+  const others = inputs.filter((i) => i !== edited);
+  const rest = others.reduce((s, i) => s + (parseFloat(i.value) || 0), 0);
+  const shares = {};
+  for (const input of others) {
+    const old = parseFloat(input.value) || 0;
+    const share = rest > 0 ? old * (1 - v) / rest : (1 - v) / others.length;
+    shares[input.dataset.name] = share;
+    input.value = +share.toFixed(4);
+  }
+  shares[edited.dataset.name] = v;
+  const out = {};
+  for (const [name, share] of Object.entries(shares)) if (share > 0) out[name] = share;
+  return out;
+}
 
 function shareInputs(container, names, values, field) {
   container.innerHTML = "";
@@ -78,7 +79,7 @@ function shareInputs(container, names, values, field) {
     input.id = field + "-" + name;
     input.dataset.name = name;
     input.value = values && values[name] !== undefined ? +values[name].toFixed(4) : 0;
-    input.addEventListener("input", () => { edit(field, readShares(container)); });
+    input.addEventListener("change", () => { edit(field, rebalance(container, input)); });
     container.append(label, input);
   }
 }
@@ -92,6 +93,19 @@ function readShares(container) {
   return out;
 }
 
+// The chip list: the scenario's own chip is shown (a campus's or a purchase's Rubin, say), never the
+// first of the library's list; a scenario with several is "its own mix" until one is picked.
+function fillChips(a) {
+  const chip = $("chip");
+  chip.innerHTML = "";
+  const own = state.chipsInUse;
+  if (!a.chip) {
+    const text = own.length ? `scenario's own: ${own.join(", ")}` : "scenario's own (library mix)";
+    chip.add(new Option(text, "", false, true));
+  }
+  for (const name of state.choices.chip) chip.add(new Option(name, name, false, name === a.chip));
+}
+
 function fillForm() {
   const a = Object.assign({}, state.base, state.edits);
   for (const name of ["budget", "fabs", "campus_gw", "start", "end"]) {
@@ -100,11 +114,8 @@ function fillForm() {
     const range = $(name + "-range");
     if (range) range.value = value ?? 0;
   }
-  const chip = $("chip");
-  chip.innerHTML = "";
-  for (const name of state.choices.chip) chip.add(new Option(name, name, false, name === a.chip));
-  const sources = state.choices.power_mix;
-  shareInputs($("power_mix"), sources, a.power_mix || {}, "power_mix");
+  fillChips(a);
+  shareInputs($("power_mix"), state.choices.power_mix, a.power_mix || {}, "power_mix");
   for (const input of $("power_mix").querySelectorAll("input")) input.disabled = !a.power_mix;
   shareInputs($("regions"), state.choices.regions, a.regions || {}, "regions");
   $("regions-on").checked = !!a.regions;
@@ -123,6 +134,7 @@ function bindNumber(name, integer) {
   $(name).addEventListener("input", () => {
     const v = read($(name));
     if (Number.isFinite(v)) { const r = $(name + "-range"); if (r) r.value = v; edit(name, v); }
+    else invalidLocally(name, "enter a number");
   });
   const range = $(name + "-range");
   if (range) range.addEventListener("input", () => {
@@ -132,13 +144,15 @@ function bindNumber(name, integer) {
   });
 }
 
-// ------------------------------------------------------------------------------------ requests
-
-function scenarioPart() {
-  const part = state.yaml !== null ? { yaml: state.yaml } : { scenario: state.scenario };
-  if (Object.keys(state.edits).length) part.assumptions = Object.assign({}, state.edits);
-  return part;
+// A field the page itself cannot read (empty, not a number): shown at the field, charts marked stale.
+function invalidLocally(name, message) {
+  clearErrors();
+  showErrors([{ loc: ["body", "assumptions", name], msg: message }]);
+  setStale(true);
+  document.body.dataset.state = "invalid";
 }
+
+// ------------------------------------------------------------------------------------ requests
 
 // One request in flight per page: an edit while idle runs at once; edits while busy are folded into
 // one more run when the current one returns (a dragged slider never queues a run per pixel).
@@ -151,63 +165,12 @@ function schedule() {
   run();
 }
 
-// Charts in view are redrawn at once; the others one per animation frame after, so what the user
-// sees follows a slider without waiting for charts scrolled out of sight. (Each Plotly redraw costs
-// 20–80 ms in a CPU-only browser, about half of it the legend.)
-const inView = new Set();
-const observer = new IntersectionObserver((entries) => {
-  for (const entry of entries) {
-    // "In view" is at least half shown: a chart peeking in at the bottom is drawn a frame later.
-    if (entry.intersectionRatio >= 0.5) inView.add(entry.target.id); else inView.delete(entry.target.id);
-  }
-}, { threshold: [0, 0.5, 1] });
-let drawToken = 0;
-
-function drawOne(name, figure) {
-  const div = $("chart-" + name);
-  div.hidden = false;
-  Plotly.react(div, figure.data, figure.layout, PLOT_CONFIG);
-  div.dataset.revision = String(state.runs);
-}
-
-function draw(figures, started) {
-  const token = ++drawToken;
-  const later = [];
-  for (const name of CHARTS) {
-    const figure = figures[name];
-    if (!figure) { if (name === "shadow_prices") $("chart-" + name).hidden = true; continue; }
-    if (inView.has("chart-" + name)) drawOne(name, figure); else later.push(name);
-  }
-  document.body.dataset.lastUpdateMs = (performance.now() - started).toFixed(1);
-  const next = () => {
-    if (token !== drawToken) return;  // a newer run supersedes this one
-    const name = later.shift();
-    if (name === undefined) {
-      document.body.dataset.allDrawnMs = (performance.now() - started).toFixed(1);
-      document.body.dataset.drawn = String(state.runs);
-      return;
-    }
-    drawOne(name, figures[name]);
-    requestAnimationFrame(next);
-  };
-  requestAnimationFrame(next);
-}
-
-function showTotals(totals) {
-  const t = (k) => (totals[k] ? totals[k].value : NaN);
-  const fmt = (v, d = 3) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toLocaleString("en") : "–");
-  $("totals").textContent =
-    `End of horizon: ${fmt(t("h100e_end") / 1e6)} M H100e, ${fmt(t("facility_power_end") / 1e9)} GW; ` +
-    `capex ${fmt(t("capex") / 1e9)} B USD; funding gap ${fmt(t("funding_gap") / 1e9)} B USD; ` +
-    `first bottleneck ${totals.first_bottleneck ? totals.first_bottleneck.value : "–"}.`;
-}
-
 async function run() {
   busy = true;
   again = false;
   const started = state.editedAt || performance.now();
   state.editedAt = null;
-  const body = Object.assign(scenarioPart(), { samples: state.samples, seed: state.seed, charts: true });
+  const body = Object.assign(scenarioPart(), { samples: state.samples, seed: state.seed, charts: true }, recordPart());
   let result;
   try {
     result = await api("/api/simulate", { method: "POST", body: JSON.stringify(body) });
@@ -222,20 +185,24 @@ async function run() {
 
 function show(result, started) {
   clearErrors();
+  for (const el of document.querySelectorAll("input.bad")) el.classList.remove("bad");
   if (!result.ok) {
     showErrors(result.body.detail);
-    status(`not run: fix the highlighted field (HTTP ${result.status})`);
+    setStale(true);
+    status(`not run: fix the highlighted field (HTTP ${result.status}); the charts show the last valid run`);
     document.body.dataset.state = "invalid";
     return;
   }
   state.runs += 1;
-  draw(result.body.charts, started);
-  showTotals(result.body.totals);
+  const b = result.body;
+  $("plan-panel").hidden = true;
+  showView(b, { source: "live", samples: b.samples,
+                label: `Showing the live run of ${b.scenario} (${b.samples.toLocaleString("en")} sample${b.samples > 1 ? "s" : ""}).` }, started);
   const ms = performance.now() - started;
   document.body.dataset.runs = String(state.runs);
   document.body.dataset.state = "ok";
-  status(`${result.body.scenario}: ${result.body.samples} sample(s), server ${result.body.elapsed_ms.toFixed(0)} ms, ` +
-         `charts updated in ${ms.toFixed(0)} ms after the edit · run store: ${result.body.recorded}`);
+  status(`${b.scenario}: ${b.samples} sample(s), server ${b.elapsed_ms.toFixed(0)} ms, ` +
+         `charts updated in ${ms.toFixed(0)} ms after the edit · run store: ${b.recorded}`);
 }
 
 async function loadScenario(name) {
@@ -250,7 +217,21 @@ async function loadScenario(name) {
 function adopt(described) {
   state.base = described.assumptions;
   state.choices = described.choices;
+  state.chipsInUse = described.chips_in_use || [];
+  state.figures = described.figures || [];
+  fillFigureChoices(state.figures);
   $("scenario-description").textContent = described.description || described.name;
+}
+
+// After switching or uploading a scenario, nothing on the page may describe the previous one.
+function forgetPrevious() {
+  resetJobs();
+  $("compare-table").innerHTML = "";
+  $("compare-charts").innerHTML = "";
+  delete document.body.dataset.compared;
+  $("ask-answer").textContent = "";
+  $("err-permalink").textContent = "";
+  compareSlots(scenarioNames);
 }
 
 async function upload(file) {
@@ -266,6 +247,7 @@ async function upload(file) {
   adopt(result.body);
   const select = $("scenario-select");
   select.add(new Option(`${result.body.name} (uploaded)`, "__upload__", true, true));
+  forgetPrevious();
   fillForm();
   schedule();
 }
@@ -299,33 +281,46 @@ async function permalink() {
   return url;
 }
 
+// A damaged link says so (in an error that stays until the scenario changes) instead of silently
+// showing the default scenario.
+function damagedLink(reason) {
+  $("err-permalink").textContent = `This permalink is damaged (${reason}); showing ${state.scenario} instead.`;
+  document.body.dataset.permalink = "damaged";
+}
+
 async function fromPermalink() {
+  if (!location.hash.startsWith("#p=")) return false;
   const match = location.hash.match(/^#p=([A-Za-z0-9_-]+)$/);
-  if (!match) return false;
+  if (!match) { damagedLink("it has characters a permalink never has"); return false; }
+  let payload;
   try {
     const bytes = await pipe(unb64url(match[1]), new DecompressionStream("deflate-raw"));
-    const payload = JSON.parse(new TextDecoder().decode(bytes));
-    state.samples = payload.n || 1;
-    state.seed = payload.seed || 0;
-    if (payload.y) {
-      const result = await api("/api/validate", { method: "POST", body: JSON.stringify({ yaml: payload.y }) });
-      if (!result.ok) { showErrors(result.body.detail); return true; }
-      state.yaml = payload.y; state.scenario = null;
-      adopt(result.body);
-      $("scenario-select").add(new Option(`${result.body.name} (from link)`, "__upload__", true, true));
-    } else {
-      await loadScenario(payload.s || "seed-7t");
-      $("scenario-select").value = state.scenario;
-    }
-    state.edits = payload.a || {};
-    return true;
+    payload = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof payload !== "object" || payload === null || payload.v !== 1) throw new Error("not a flopgrid link");
   } catch (e) {
-    $("err-scenario").textContent = "this permalink is damaged: " + e;
+    damagedLink(String(e.message || e));
     return false;
   }
+  state.samples = payload.n || 1;
+  state.seed = payload.seed || 0;
+  if (payload.y) {
+    const result = await api("/api/validate", { method: "POST", body: JSON.stringify({ yaml: payload.y }) });
+    if (!result.ok) { damagedLink("its scenario is not valid"); showErrors(result.body.detail); return false; }
+    state.yaml = payload.y; state.scenario = null;
+    adopt(result.body);
+    $("scenario-select").add(new Option(`${result.body.name} (from link)`, "__upload__", true, true));
+  } else if (!(await loadScenario(payload.s || "seed-7t"))) {
+    damagedLink(`it names an unknown scenario ${payload.s}`);
+    return false;
+  }
+  state.edits = payload.a || {};
+  document.body.dataset.permalink = "restored";
+  return true;
 }
 
 // -------------------------------------------------------------------------------------- compare
+
+let scenarioNames = [];
 
 function compareSlots(names) {
   const slots = $("compare-slots");
@@ -361,65 +356,22 @@ async function compare() {
     div.className = "chart";
     div.id = "compare-chart-" + key;
     container.append(div);
-    Plotly.react(div, figure.data, figure.layout, PLOT_CONFIG);
+    plot(div, figure);
   }
-  const rows = [["h100e_end", "H100e at end", 1e6, "M"], ["facility_power_end", "Facility power at end", 1e9, "GW"],
+  const rows = [["h100e_end", "H100e at end", 1e6, "M"], ["facility_power_end", "Facility power at end (average draw)", 1e9, "GW"],
                 ["energy", "Energy", 1e12, "TWh"], ["capex", "Capex", 1e9, "B USD"],
                 ["funding_gap", "Funding gap", 1e9, "B USD"], ["npv", "NPV", 1e9, "B USD"]];
   const labels = result.body.labels;
   let html = "<tr><th>figure</th>" + labels.map((l) => `<th>${escapeHtml(l)}</th>`).join("") + "</tr>";
   for (const [key, name, scale, unit] of rows) {
     html += `<tr><td>${name} [${unit}]</td>` + labels.map((l) => {
-      const v = result.body.totals[l][key].value;
+      const entry = result.body.totals[l][key];
+      const v = entry ? entry.value : null;
       return `<td>${v === null ? "–" : Number((v / scale).toPrecision(4)).toLocaleString("en")}</td>`;
     }).join("") + "</tr>";
   }
   $("compare-table").innerHTML = html;
   document.body.dataset.compared = labels.join("|");
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-}
-
-// ------------------------------------------------------------------------------------------ jobs
-
-async function startJob(kind) {
-  clearErrors();
-  const body = Object.assign(scenarioPart(), { kind, seed: state.seed });
-  if (kind === "montecarlo") body.samples = parseInt($("job-samples").value, 10) || 2;
-  const result = await api("/api/jobs", { method: "POST", body: JSON.stringify(body) });
-  if (!result.ok) { showErrors(result.body.detail, "err-job"); return; }
-  activeJob = result.body.id;
-  $("job-progress").hidden = false;
-  $("job-cancel").hidden = false;
-  pollJob();
-}
-
-async function pollJob() {
-  if (!activeJob) return;
-  const result = await api("/api/jobs/" + activeJob);
-  if (!result.ok) { $("err-job").textContent = result.body.detail; return; }
-  const job = result.body;
-  $("job-status").textContent = `${job.description}: ${job.status} — ${job.message}`;
-  $("job-progress").value = job.progress;
-  if (job.status === "queued" || job.status === "running") { setTimeout(pollJob, 400); return; }
-  $("job-cancel").hidden = true;
-  if (job.status === "done") {
-    const figures = await api(`/api/jobs/${job.id}/charts`);
-    if (figures.ok) {
-      for (const [name, figure] of Object.entries(figures.body.charts)) {
-        if (["fan", "shadow_prices"].includes(name)) {
-          const div = $("chart-" + name);
-          div.hidden = false;
-          Plotly.react(div, figure.data, figure.layout, PLOT_CONFIG);
-        }
-      }
-    }
-  } else if (job.error) {
-    $("err-job").textContent = job.error.msg;
-  }
-  activeJob = null;
 }
 
 // -------------------------------------------------------------------------------------- startup
@@ -434,6 +386,11 @@ async function download(format) {
   a.click();
 }
 
+function backToLive() {
+  resetJobs();
+  schedule();
+}
+
 async function start() {
   for (const div of document.querySelectorAll("#charts .chart")) observer.observe(div);
   const health = await api("/api/health");
@@ -441,20 +398,21 @@ async function start() {
   $("job-plan").disabled = !health.body.capabilities.planner;
   if (!health.body.capabilities.planner) $("job-plan").title = "the planner is not installed in this flopgrid";
   $("samples").max = health.body.limits.max_sync_samples;
+  $("job-samples").max = health.body.limits.max_job_samples;
   const list = await api("/api/scenarios");
-  const names = list.body.map((s) => s.name);
+  scenarioNames = list.body.map((s) => s.name);
   const select = $("scenario-select");
   for (const s of list.body) select.add(new Option(s.name, s.name));
   if (!(await fromPermalink())) await loadScenario(state.scenario);
   select.value = state.yaml !== null ? "__upload__" : state.scenario;
-  compareSlots(names);
+  compareSlots(scenarioNames);
   fillForm();
 
   select.addEventListener("change", async () => {
     if (select.value === "__upload__") return;
     state.edits = {};
     clearErrors();
-    if (await loadScenario(select.value)) { fillForm(); schedule(); }
+    if (await loadScenario(select.value)) { forgetPrevious(); fillForm(); schedule(); }
   });
   $("scenario-upload").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
   bindNumber("budget", false);
@@ -462,7 +420,10 @@ async function start() {
   bindNumber("campus_gw", false);
   bindNumber("start", true);
   bindNumber("end", true);
-  $("chip").addEventListener("change", () => edit("chip", $("chip").value));
+  $("chip").addEventListener("change", () => {
+    if ($("chip").value) edit("chip", $("chip").value);
+    else { delete state.edits.chip; schedule(); }
+  });
   $("regions-on").addEventListener("change", () => {
     const on = $("regions-on").checked;
     for (const input of $("regions").querySelectorAll("input")) input.disabled = !on;
@@ -480,12 +441,17 @@ async function start() {
   $("reset").addEventListener("click", () => { state.edits = {}; fillForm(); clearErrors(); schedule(); });
   $("permalink").addEventListener("click", permalink);
   $("compare-run").addEventListener("click", compare);
-  $("job-montecarlo").addEventListener("click", () => startJob("montecarlo"));
-  $("job-plan").addEventListener("click", () => startJob("plan"));
-  $("job-cancel").addEventListener("click", async () => { if (activeJob) await api("/api/jobs/" + activeJob, { method: "DELETE" }); });
+  for (const kind of ["montecarlo", "plan", "sensitivity", "sweep"]) $("job-" + kind).addEventListener("click", () => startJob(kind));
+  $("job-cancel").addEventListener("click", cancelJob);
+  $("back-live").addEventListener("click", backToLive);
+  $("ask-run").addEventListener("click", ask);
+  $("ask-figure").addEventListener("change", askUnit);
+  $("dist-figure").addEventListener("change", drawDistribution);
+  $("runs-refresh").addEventListener("click", loadRuns);
   $("download-csv").addEventListener("click", () => download("csv"));
   $("download-parquet").addEventListener("click", () => download("parquet"));
-  window.addEventListener("hashchange", async () => { if (await fromPermalink()) { fillForm(); schedule(); } });
+  window.addEventListener("hashchange", async () => { if (await fromPermalink()) { forgetPrevious(); fillForm(); schedule(); } });
+  loadRuns();
   schedule();
 }
 
