@@ -392,9 +392,11 @@ def test_runs_are_recorded_listed_downloaded_compared_and_deleted(client: httpx.
             time.sleep(0.2)
         raise AssertionError("the run was not recorded")
 
-    a = recorded(client.post("/api/simulate", json={"scenario": "reference"}).json())
+    a = recorded(client.post("/api/simulate", json={"scenario": "reference", "record": True}).json())
     b = recorded(
-        client.post("/api/simulate", json={"scenario": "reference", "assumptions": {"end": 2035}}).json()
+        client.post(
+            "/api/simulate", json={"scenario": "reference", "assumptions": {"end": 2035}, "record": True}
+        ).json()
     )
     assert a != b
     listed = [row["run_id"] for row in client.get("/api/runs").json()]

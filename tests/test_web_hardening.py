@@ -296,9 +296,11 @@ def test_a_5000_sample_sync_run_is_not_recorded_and_stored_runs_read_back(tmp_pa
     live = Live(Settings(store_path=str(tmp_path / "runs.duckdb")))
     try:
         with httpx.Client(base_url=live.url, timeout=300) as http:
-            large = http.post("/api/simulate", json={"scenario": "reference", "samples": 5000})
+            large = http.post(
+                "/api/simulate", json={"scenario": "reference", "samples": 5000, "record": True}
+            )
             assert large.status_code == 200 and large.json()["recorded"] == "too-large"
-            small = http.post("/api/simulate", json={"scenario": "reference", "samples": 20})
+            small = http.post("/api/simulate", json={"scenario": "reference", "samples": 20, "record": True})
             assert small.json()["recorded"] == "queued"
             runs: list[dict[str, Any]] = []
             while not runs:  # the recorder writes in the background: wait for its run

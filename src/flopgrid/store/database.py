@@ -17,7 +17,7 @@ from flopgrid.errors import FlopgridError
 from flopgrid.scenario import Scenario, load_scenario
 from flopgrid.store.codec import decode, dumps
 from flopgrid.store.connection import StoreFile, transaction
-from flopgrid.store.records import RunRecord, failure_record, new_run_id, run_record
+from flopgrid.store.records import RunRecord, failure_record, new_run_id, run_record, task_key
 from flopgrid.store.schema import DIM_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS
 
 
@@ -198,6 +198,11 @@ class RunStore(StoreFile):
         >>> store.record(results, scenario, engine="simulate", seed=0, samples=1) == run_id
         True
         """
+        # A run already stored is found before its results are encoded: encoding a 1,000-sample run
+        # takes seconds, and the same run recorded again (a rerun, a slider moved back) is common.
+        stored = self.stored_id(task_key(scenario.content_hash(), engine, seed, samples))
+        if stored is not None:
+            return stored
         record = run_record(
             results,
             scenario,
@@ -248,6 +253,16 @@ class RunStore(StoreFile):
                     [list(keys)],
                 ).fetchall()
         return {row[0] for row in rows}
+
+    def stored_id(self, key: str) -> str | None:
+        """The id of the complete run stored under task ``key`` (see :func:`task_key`), or None."""
+        with self.reader() as con:
+            if con is None:
+                return None
+            row = con.execute(
+                "SELECT run_id FROM runs WHERE status = 'complete' AND task_key = ? LIMIT 1", [key]
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def summaries(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Headline totals of the complete runs with the given task keys, by key."""

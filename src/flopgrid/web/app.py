@@ -16,10 +16,15 @@ they share (settings, jobs, the run store, caches) is a :class:`~flopgrid.web.st
   samples than the store can read back are not recorded;
 - bad input is a 422 whose ``detail`` lists ``loc`` (the field), ``msg`` and, for scenario fields,
   ``line``.
+
+The API's documentation pages (``/docs``: Swagger UI, ``/redoc``: ReDoc) load their scripts and styles
+from this server (the files the ``fastapi-offline`` package ships, :data:`DOCS_ASSETS`), never from a
+CDN, so they work without a network.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +34,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +64,8 @@ from flopgrid.web.views import run_view
 __all__ = [
     "CACHE_BYTES",
     "CACHE_ITEMS",
+    "DOCS_ASSETS",
+    "DOCS_PATH",
     "MAX_BODY",
     "MAX_JOB_SAMPLES",
     "MAX_SYNC_SAMPLES",
@@ -70,6 +78,11 @@ __all__ = [
 ]
 
 STATIC = resources.files("flopgrid.web").joinpath("static")
+#: The package whose files are Swagger UI 5 (``swagger-ui-bundle.js``, ``swagger-ui.css``), ReDoc 2
+#: (``redoc.standalone.js``) and a favicon, in its ``static`` folder (a dependency of flopgrid).
+DOCS_ASSETS = "fastapi_offline"
+#: Where the documentation assets are served.
+DOCS_PATH = "/docs-assets"
 
 
 @asynccontextmanager
@@ -151,6 +164,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Carlo jobs, browse the run store. Quantities are in base units (W, Wh, USD of 2024, FLOP/s) "
         "unless a column name says otherwise.",
         default_response_class=SafeJSONResponse,
+        # The documentation pages are served below, with their assets from this server.
+        docs_url=None,
+        redoc_url=None,
     )
     services = Services(settings)
     app.state.services = services
@@ -175,8 +191,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(plotly_path(), media_type="application/javascript")
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    add_docs(app)
     app.add_middleware(Guard, max_body=settings.max_body, loopback_only=settings.token is None)
     return app
+
+
+def add_docs(app: FastAPI) -> None:
+    """Serve ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) with every script, style and icon from this
+    server (FastAPI's recipe for self-hosting the docs' JavaScript and CSS), so they work offline."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+    if importlib.util.find_spec(DOCS_ASSETS) is None:
+        # Never a CDN instead: say what is missing (the API itself works without the pages).
+        missing = (
+            "<!DOCTYPE html><title>flopgrid API docs</title><p>The API's documentation pages need the "
+            f"<code>fastapi-offline</code> package (<code>pip install fastapi-offline</code>). The "
+            f'schema is at <a href="{openapi_url}">{openapi_url}</a>.</p>'
+        )
+        for path in ("/docs", "/redoc"):
+            app.add_api_route(path, lambda: HTMLResponse(missing, status_code=503), include_in_schema=False)
+        return
+    folder = resources.files(DOCS_ASSETS).joinpath("static")
+    app.mount(DOCS_PATH, StaticFiles(directory=str(folder)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{oauth2_redirect}",
+            swagger_js_url=f"{root}{DOCS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_PATH}/favicon.png",
+            # No validator badge: Swagger UI would send the schema to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_PATH}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def plotly_path() -> Path:

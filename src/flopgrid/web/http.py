@@ -92,6 +92,7 @@ ERRORS: dict[int, str] = {
     401: "The server has a token and the request does not carry it",
     404: "No such job, run, scenario, or no run store on this server",
     409: "The job is not done yet",
+    410: "The job's full results are no longer kept (the server keeps its newest jobs' results)",
     413: "The request body is larger than the server's limit",
     422: "The request or the scenario it describes is not valid; each entry names the field",
     429: "The server is busy (job queue or scenario readers full); retry later",

@@ -130,6 +130,11 @@ class RunRequest(ScenarioInput):
         default=1, description="Monte Carlo samples (1: deterministic)."
     )
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    record: bool = Field(
+        default=False,
+        description="Record the run in the run store (once: an identical run already stored is not "
+        "stored again). Interactive runs are not recorded unless asked.",
+    )
 
 
 class SimulateRequest(RunRequest):

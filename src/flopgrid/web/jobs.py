@@ -3,7 +3,9 @@
 A bounded queue feeds a small pool of worker threads. Each job reports progress through a callback
 that is also where cancellation lands: a cancelled job's next progress report raises
 :class:`JobCancelled`, so the engine stops at its next block of samples rather than running to the end.
-Finished jobs are kept (up to ``keep``) so clients can fetch their results.
+Finished jobs are kept (up to ``keep``) so clients can fetch their results; the full results (a
+5,000-sample run is 170 MB) only of the newest jobs, up to ``keep_bytes`` together: older jobs keep
+their summary, and their charts and downloads answer 410.
 
 Cancelling and recording cannot both win: a job calls :meth:`Job.begin_recording` before it writes
 its run to the store. A cancel that comes first stops the job there, and nothing is recorded; a cancel
@@ -47,6 +49,8 @@ class Outcome:
 
     results: xr.Dataset | None
     summary: dict[str, Any]
+    #: The results were let go to bound the server's memory (see ``JobManager.keep_bytes``).
+    released: bool = False
 
 
 @dataclass
@@ -69,6 +73,8 @@ class Job:
     cancel_too_late: bool = False
     #: Orders cancels against the start of the job and of its recording.
     guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: Set once the job has ended (done, failed or cancelled): what a waiter waits on.
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def begin_recording(self) -> None:
         """Cross the point after which the job's run is written: raise :class:`JobCancelled` if a
@@ -121,11 +127,17 @@ class JobManager:
         thread per core for large runs).
     keep
         Finished jobs kept for clients to fetch; the oldest are forgotten first.
+    keep_bytes
+        Most bytes of full results kept over the finished jobs; the newest job's are always kept,
+        older ones are released (their summaries stay).
     """
 
-    def __init__(self, max_active: int = 8, workers: int = 1, keep: int = 50) -> None:
+    def __init__(
+        self, max_active: int = 8, workers: int = 1, keep: int = 50, keep_bytes: int = 2_000_000_000
+    ) -> None:
         self.max_active = max_active
         self.keep = keep
+        self.keep_bytes = keep_bytes
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -150,6 +162,18 @@ class JobManager:
         self._pool.submit(self._run, job, work)
         return job
 
+    def _release_old(self) -> None:
+        with self._lock:
+            held = 0
+            for job in sorted(self._jobs.values(), key=lambda j: j.finished or 0.0, reverse=True):
+                outcome = job.outcome
+                if outcome is None or outcome.results is None:
+                    continue
+                held += outcome.results.nbytes
+                if held > self.keep_bytes and held > outcome.results.nbytes:
+                    held -= outcome.results.nbytes
+                    outcome.results, outcome.released = None, True
+
     def _forget_old(self) -> None:
         finished = [job for job in self._jobs.values() if job.status not in ACTIVE]
         for job in sorted(finished, key=lambda j: j.created)[: max(0, len(finished) - self.keep)]:
@@ -158,6 +182,7 @@ class JobManager:
     def _run(self, job: Job, work: Work) -> None:
         with job.guard:
             if job.cancel_requested.is_set():
+                job.ended.set()
                 return
             job.status, job.started, job.message = "running", time.time(), "running"
         try:
@@ -184,6 +209,8 @@ class JobManager:
                 job.message = DONE_BEFORE_CANCEL if job.cancel_too_late else "done"
         finally:
             job.finished = time.time()
+            self._release_old()
+            job.ended.set()
 
     def get(self, job_id: str) -> Job:
         """The job, or KeyError."""
@@ -211,6 +238,7 @@ class JobManager:
                     "cancelled before it started",
                     time.time(),
                 )
+                job.ended.set()
             else:
                 job.message = "cancelling"
         return job

@@ -1,11 +1,15 @@
 """The web app's view of the run store (``flopgrid.store.RunStore``, DuckDB).
 
-Every run the API makes is recorded. Writing a run takes from a fraction of a second to minutes (Monte
-Carlo results are large), far longer than a slider allows, so synchronous runs are handed to one
-background recorder thread and appear in the store a moment later; jobs, already in the background,
-record directly and report the run id. The store is opened on first use, and DuckDB calls are
-serialised with a lock because request handlers run on many threads. While the store module is not installed,
-recording is skipped and the store endpoints answer 404 with a message saying why.
+A run the API makes is recorded only when its request asks (``"record": true``): a dashboard's slider
+makes dozens of runs a minute that nobody means to keep. A run is stored once: a run whose key
+(scenario hash, engine, seed, samples, code version) is queued already or found in the store is not
+encoded or written again (a job's answer is then the stored run's id). Writing a run takes
+from a fraction of a second to many seconds (Monte Carlo results are large), far longer than a slider
+allows, so synchronous runs are handed to one background recorder thread and appear in the store a
+moment later; jobs, already in the background, record directly and report the run id. The store is
+opened on first use, and DuckDB calls are serialised with a lock because request handlers run on many
+threads. While the store module is not installed, recording is skipped and the store endpoints answer
+404 with a message saying why.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import xarray as xr
 
 from flopgrid.errors import FlopgridError
 from flopgrid.scenario import Scenario
-from flopgrid.store import RunStore, run_record
+from flopgrid.store import RunStore, run_record, task_key
 
 #: Most queued runs the recorder writes in one transaction.
 BATCH = 64
@@ -51,6 +55,8 @@ class Runs:
         self.enabled = enabled
         self._store: Any = None
         self._lock = threading.RLock()
+        #: Notified whenever the recorder finishes a batch (see :meth:`wait_idle`).
+        self._idle = threading.Condition(self._lock)
         self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self._recorder: threading.Thread | None = None
         self.max_pending_bytes = max_pending_bytes
@@ -59,6 +65,8 @@ class Runs:
         self.skipped = 0
         self.failed = 0
         self.last_error: str | None = None
+        #: Task keys queued for the recorder and not yet written.
+        self.queued: set[str] = set()
 
     def _open(self) -> Any:
         if not self.enabled:
@@ -81,7 +89,8 @@ class Runs:
         samples: int,
         seconds: float | None = None,
     ) -> str | None:
-        """Record a run; its id, or None when there is no store to record in."""
+        """Record a run; its id (an identical run's, when one is stored), or None when there is no
+        store to record in."""
         if not self.available():
             return None
         timings = {"run": seconds} if seconds is not None else None
@@ -103,21 +112,26 @@ class Runs:
     ) -> str:
         """Queue a run for recording by the background recorder; says what became of it.
 
-        Returns ``"queued"``, ``"off"`` (no store) or ``"skipped"`` (the queue already holds
+        Returns ``"queued"`` (also when an identical run is queued already: it is written once, and
+        not at all when the store holds it), ``"off"`` (no store) or ``"skipped"`` (the queue already holds
         :attr:`max_pending_bytes` of results: the server is recording slower than it runs).
         """
         if not self.available():
             return "off"
+        key = task_key(scenario.content_hash(), engine, seed, samples)
         with self._lock:
+            if key in self.queued:
+                return "queued"
             if self.pending_bytes + results.nbytes > self.max_pending_bytes:
                 self.skipped += 1
                 return "skipped"
             self.pending_bytes += results.nbytes
             self.pending += 1
+            self.queued.add(key)
             if self._recorder is None:
                 self._recorder = threading.Thread(target=self._drain, name="flopgrid-recorder", daemon=True)
                 self._recorder.start()
-        self._queue.put((results, scenario, engine, seed, samples, seconds))
+        self._queue.put((key, results, scenario, engine, seed, samples, seconds))
         return "queued"
 
     def _drain(self) -> None:
@@ -137,6 +151,12 @@ class Runs:
             if not items:
                 continue
             try:
+                with self._lock:
+                    store = self._open()
+                    found = {item[0]: store.stored_id(item[0]) for item in items}
+                # Runs already in the store (written by the CLI, another server, an earlier session)
+                # are not encoded again: encoding is most of the cost of recording a large run.
+                fresh = [item for item in items if found[item[0]] is None]
                 records = [
                     run_record(
                         results,
@@ -146,10 +166,10 @@ class Runs:
                         samples=samples,
                         timings=None if seconds is None else {"run": seconds},
                     )
-                    for results, scenario, engine, seed, samples, seconds in items
+                    for _, results, scenario, engine, seed, samples, seconds in fresh
                 ]
                 with self._lock:
-                    self._open().write(records)
+                    store.write(records)
             except FlopgridError as exc:
                 self.failed += len(items)
                 self.last_error = (
@@ -158,7 +178,15 @@ class Runs:
             finally:
                 with self._lock:
                     self.pending -= len(items)
-                    self.pending_bytes -= sum(item[0].nbytes for item in items)
+                    self.pending_bytes -= sum(item[1].nbytes for item in items)
+                    self.queued.difference_update(item[0] for item in items)
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no run is queued for the recorder (at most ``timeout`` seconds); whether it is
+        idle."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.pending == 0, timeout)
 
     def status(self) -> dict[str, Any]:
         """The recorder's counters, for the health endpoint."""

@@ -35,6 +35,9 @@ RENDERED_BYTES = 2_000_000
 #: Most samples of a run recorded in the store, as the CLI (``flopgrid run``) does: a run keeps every
 #: sample, and a 5,000-sample run (21.6 M rows) cannot be read back in bounded memory.
 RECORD_SAMPLES = 1_000
+#: Bytes of finished jobs' full results kept for their charts and downloads (a 5,000-sample run of
+#: the seed scenario is 170 MB): fifty kept jobs would otherwise hold gigabytes.
+JOB_RESULTS_BYTES = 2_000_000_000
 #: Seconds a synchronous simulation may run; it stops at its next block of samples past this.
 SIMULATE_SECONDS = 120.0
 
@@ -60,6 +63,8 @@ class Settings:
     simulate_seconds: float = SIMULATE_SECONDS
     #: Most samples of a run recorded in the run store (above, the run is not recorded).
     record_samples: int = RECORD_SAMPLES
+    #: Most bytes of finished jobs' full results kept in memory (the newest job's always are).
+    job_results_bytes: int = JOB_RESULTS_BYTES
 
 
 class Services:
@@ -76,7 +81,7 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.jobs = JobManager(max_active=settings.max_jobs)
+        self.jobs = JobManager(max_active=settings.max_jobs, keep_bytes=settings.job_results_bytes)
         self.sandbox = Sandbox(
             workers=settings.readers, seconds=settings.read_seconds, memory=settings.read_bytes
         )
@@ -142,8 +147,9 @@ class Services:
         self, request: RunRequest, record_now: bool = False, scenario: Scenario | None = None
     ) -> tuple[xr.Dataset, str | None]:
         """Simulate (or reuse an identical recent run); returns the results and how the run was
-        recorded: its run id when ``record_now``, else ``"queued"``, ``"cached"``, ``"off"``,
-        ``"skipped"`` (see :meth:`Runs.record_later`) or ``"too-large"`` (more samples than
+        recorded. Without ``request.record``: ``"not-requested"``, or ``"cached"`` when an identical
+        recent run answered. With it: the run id when ``record_now``, else ``"queued"``, ``"off"`` or
+        ``"skipped"`` (see :meth:`Runs.record_later`), or ``"too-large"`` (more samples than
         :attr:`Settings.record_samples`). ``scenario`` is the request's, when already loaded."""
         scenario = scenario or self.load(request)
         key = (scenario.content_hash(), request.samples, request.seed)
@@ -157,15 +163,17 @@ class Services:
             elapsed: float | None = time.perf_counter() - started
         else:
             ds, elapsed = hit, None
-        if request.samples > self.settings.record_samples:
-            recorded: str | None = "too-large"
+        if not request.record:
+            recorded: str | None = "cached" if hit is not None else "not-requested"
+        elif request.samples > self.settings.record_samples:
+            recorded = "too-large"
         elif record_now:
             recorded = self.runs.record(
                 ds, scenario, engine="simulate", seed=request.seed, samples=request.samples
             )
-        elif hit is not None:
-            recorded = "cached"
         else:
+            # A run answered from the cache is recorded too when asked: the first may not have been.
+            # The recorder stores it once.
             recorded = self.runs.record_later(
                 ds, scenario, engine="simulate", seed=request.seed, samples=request.samples, seconds=elapsed
             )

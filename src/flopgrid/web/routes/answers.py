@@ -54,7 +54,7 @@ def probability(request: ProbabilityRequest, state: ServicesDep) -> dict[str, An
 @router.get(
     "/jobs/{job_id}/probability",
     summary="Probability that a figure of a finished Monte Carlo job passes a threshold",
-    responses=responses(404, 409),
+    responses=responses(404, 409, 410),
 )
 def job_probability(
     job_id: JobId,

@@ -18,6 +18,7 @@ from flopgrid.web.http import DOWNLOAD, Problem, responses
 from flopgrid.web.inputs import Format, JobId, JobRequest, RunRequest, swept
 from flopgrid.web.jobs import Job, Outcome
 from flopgrid.web.state import Services, ServicesDep
+from flopgrid.web.tornado import driver_inputs, tornado_records
 from flopgrid.web.views import download, frame_records, job_view, plan_view, run_view
 
 router = APIRouter(tags=["jobs"])
@@ -27,8 +28,9 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
     """The work of a job of the requested kind, to run on the job manager's thread."""
 
     def record(job: Job, ds: xr.Dataset, engine: str, samples: int) -> str | None:
-        # A run with more samples than the store can read back is not recorded (as in the CLI).
-        if samples > state.settings.record_samples:
+        # Only runs asked for are recorded; and one with more samples than the store can read back
+        # is not (as in the CLI).
+        if not request.record or samples > state.settings.record_samples:
             return None
         job.begin_recording()
         return state.runs.record(ds, scenario, engine=engine, seed=request.seed, samples=samples)
@@ -43,8 +45,11 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 seed=request.seed,
                 progress=lambda done, total: job.report(done, total, f"{done:,} of {total:,} samples"),
             )
+            # Past the last sample the job still works: it says so rather than sit at "N of N".
+            job.report(1, 1, f"summarising {request.samples:,} samples (per-year ranges, totals, money)")
+            view = run_view(ds, False)
             run_id = record(job, ds, "simulate", request.samples)
-            return Outcome(ds, {**run_view(ds, False), "run_id": run_id})
+            return Outcome(ds, {**view, "run_id": run_id})
 
         return montecarlo
     if request.kind == "plan":
@@ -52,9 +57,10 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
         def plan(job: Job) -> Outcome:
             job.report(0, 1, "building and solving the linear program (HiGHS)")
             ds = run_plan(scenario)
-            job.report(1, 1, "solved")
+            job.report(1, 1, "solved; summarising the plan")
+            view = plan_view(ds)
             run_id = record(job, ds, "plan", 1)
-            return Outcome(ds, {"run_id": run_id, **plan_view(ds)})
+            return Outcome(ds, {"run_id": run_id, **view})
 
         return plan
     if request.kind == "sensitivity":
@@ -69,13 +75,15 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
                 samples=request.samples if request.samples > 1 else None,
                 seed=request.seed,
             )
-            job.report(1, 1, "done")
+            job.report(1, 1, "drawing each driver's low and high values for the tornado")
+            tornado = found["tornado"]
+            inputs = driver_inputs(scenario, [str(d) for d in tornado["driver"]], seed=request.seed)
             return Outcome(
                 None,
                 {
                     **{k: found[k] for k in ("output", "unit", "method", "runs", "base")},
                     "table": frame_records(found["drivers"]),
-                    "tornado": frame_records(found["tornado"]),
+                    "tornado": tornado_records(tornado, found["unit"], inputs),
                 },
             )
 
@@ -89,9 +97,12 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
             job.report(i, len(sweep.values), f"{sweep.assumption} = {value:g}")
             edited = swept(request.assumptions, sweep.assumption, value, f"sweep.values[{i}]")
             ds, run_id = state.run_simulation(
-                RunRequest(scenario=request.scenario, yaml=request.yaml, assumptions=edited),
+                RunRequest(
+                    scenario=request.scenario, yaml=request.yaml, assumptions=edited, record=request.record
+                ),
                 record_now=True,
             )
+            run_id = run_id if request.record else None
             totals = ds.flopgrid.totals()
             rows.append(
                 {
@@ -113,6 +124,19 @@ def job_work(state: Services, request: JobRequest, scenario: Scenario) -> Callab
 
 @router.post("/jobs", status_code=202, summary="Start a background job", responses=responses(429))
 def start_job(request: JobRequest, state: ServicesDep) -> dict[str, Any]:
+    """Start a job; poll ``GET /api/jobs/{id}`` for its status, progress, message and result.
+
+    With ``record: true`` its run (every run of a sweep) is recorded in the run store, once. The
+    ``result`` of a done job: for ``montecarlo`` and ``plan``, the run's summary, totals and
+    ``run_id``; for ``sweep``, a ``table`` with a row per value; for ``sensitivity``, ``output``,
+    ``unit``, ``method``, ``runs``, ``base``, the ranked drivers (``table``) and ``tornado``, a row per
+    driver, largest swing first, with: ``driver`` (``table.parameter``); ``low`` and ``high``, also
+    named ``output_low`` and ``output_high`` (the output with the driver at its P10 and P90, every
+    other parameter at its median); ``swing``; ``output_unit``; ``quantile_low`` and
+    ``quantile_high`` (0.1, 0.9); ``input_low`` and ``input_high`` (the driver's own values there, in
+    the first year of the horizon, the median over its items and regions), ``input_unit``,
+    ``input_year``; and ``inputs``, ``{item, low, high}`` per drawn item.
+    """
     state.check_samples(request.samples, state.settings.max_job_samples)
     scenario = state.load(request)
     if request.sweep is not None:
@@ -155,10 +179,16 @@ def finished_results(state: Services, job_id: str) -> Job:
     job = find_job(state, job_id)
     if job.status != "done" or job.outcome is None:
         raise Problem(409, f"job {job_id} is {job.status}; results exist once it is done")
+    if job.outcome.released:
+        raise Problem(
+            410,
+            f"the results of job {job_id} are no longer kept (the server keeps those of its newest jobs); "
+            "run it again, or with record: true to keep its run in the store",
+        )
     return job
 
 
-@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409))
+@router.get("/jobs/{job_id}/charts", summary="Charts of a finished job", responses=responses(404, 409, 410))
 def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
     job = finished_results(state, job_id)
     assert job.outcome is not None
@@ -168,7 +198,7 @@ def job_charts(job_id: JobId, state: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/jobs/{job_id}/download",
     summary="Download a finished job's results",
-    responses=DOWNLOAD | responses(404, 409),
+    responses=DOWNLOAD | responses(404, 409, 410),
 )
 def job_download(job_id: JobId, state: ServicesDep, format: Annotated[Format, Query()] = "csv") -> Response:
     job = finished_results(state, job_id)

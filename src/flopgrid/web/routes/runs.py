@@ -33,6 +33,10 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
     key = json.dumps([scenario.content_hash(), request.samples, request.seed, request.charts])
     cached = state.cached_body(key)
     recorded: str | None = "cached"
+    if cached is not None and request.record:
+        # The answer is rendered already; the run is recorded from the results cache (or run again
+        # when it has left it), once.
+        _, recorded = state.run_simulation(request, scenario=scenario)
     if cached is None:
         # At most ``compute_slots`` requests compute at once: the rest wait without holding the
         # GIL, so the event loop keeps answering cheap requests (library, cached runs, jobs).
@@ -47,7 +51,7 @@ def simulate_endpoint(request: SimulateRequest, state: ServicesDep) -> Response:
         state.keep_body(key, body)
     else:
         body = cached
-    # Synchronous runs are recorded in the background: find them by scenario_hash in /api/runs.
+    # Runs asked to be recorded are written in the background: find them by scenario_hash in /api/runs.
     elapsed = (time.perf_counter() - started) * 1000
     head = json.dumps({"recorded": recorded, "elapsed_ms": elapsed}).encode()
     return Response(head[:-1] + b"," + body[1:], media_type="application/json")
