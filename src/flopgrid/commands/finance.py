@@ -44,6 +44,7 @@ def finance(
     from flopgrid.results import Results  # noqa: F401  (registers the ``results.flopgrid`` accessor)
     from flopgrid.scenario import load_scenario
     from flopgrid.simulate import simulate
+    from flopgrid.uncertainty import central_check
 
     with user_errors():
         loaded = load_scenario(scenario)
@@ -51,6 +52,7 @@ def finance(
         results = simulate(loaded, samples=samples, seed=seed)
         seconds = time.perf_counter() - started
         money = results.flopgrid.finance(nominal=nominal)
+        central = central_check(loaded, results, seed=seed)
         run_id = record(
             results,
             loaded,
@@ -90,6 +92,7 @@ def finance(
                 "tranches": tranches,
                 "financing_section": financed,
                 "run_id": run_id,
+                "central_check": central,
                 "years": table.reset_index().to_dict(orient="records"),
                 **{key: value for key, value in money.items() if key not in ("table", "currency")},
             }
@@ -188,6 +191,8 @@ def finance(
             f"B USD over the horizon, from {coverage['first_gap_year']}."
         )
     out.print(verdict)
+    if central["note"]:
+        out.print(central["note"], style="yellow", markup=False)
 
 
 def register(app: typer.Typer) -> None:
