@@ -178,7 +178,7 @@ def deployment_stage(
     """Shipment, data centres, firm power and the fleet (docs/model.md §3–4)."""
     p, b = params.get, scenario.builds
     n_y, n_r, n_k = len(axes.years), len(axes.regions), len(axes.sources)
-    campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_power)
+    campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_rating)
     planned = (
         bld.to_regions(campuses.capacity(), campuses.builds, n_r)
         if b.datacentres
@@ -330,7 +330,7 @@ def operations_stage(
         usable = np.where(fleet.dc_capacity > 0, fleet.energised / fleet.dc_capacity, 0.0) * filled
     campus_flops = np.zeros_like(best)
     if d.campuses.items:
-        per_campus = np.array([x.it_power for x in d.campuses.items])
+        per_campus = np.array([x.it_rating for x in d.campuses.items])
         kind = np.array(
             [axes.accelerators.index(x.accelerator) if x.accelerator else -1 for x in d.campuses.items]
         )
