@@ -106,7 +106,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
         elif not existing and b.datacentres:
             started = [d for d in b.datacentres if d.start <= year] or list(b.datacentres)
             for d in started:
-                base_q[t][regions.index(d.region)] += d.count * d.it_power
+                base_q[t][regions.index(d.region)] += d.count * d.it_rating
         else:
             for r in range(R):
                 v = float(chip_share[r, t])
@@ -312,7 +312,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             L = lead("datacentres", s, x, r)
             for t in range(Y):
                 if online_years(t, x.start, L) >= 0:
-                    C_own[t][r] += x.count * x.it_power
+                    C_own[t][r] += x.count * x.it_rating
         plant = [[[0.0] * K for _ in range(R)] for _ in range(Y)]
         for x in b.power:
             r = regions.index(x.region)
@@ -409,10 +409,12 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 grid_e = max(load - sum(used_k), 0.0)
                 gen = list(used_k)
                 gen[k_grid] = grid_e
-                emissions = grid_e * P.reg("grid_carbon_intensity", s, t, r)
+                # one basis for plants and grid: direct (default) or lifecycle factors
+                suffix = "_lifecycle" if scenario.emissions.basis == "lifecycle" else ""
+                emissions = grid_e * P.reg("grid_carbon_intensity" + suffix, s, t, r)
                 for k in range(K):
                     if k != k_grid and used_k[k] > 0:
-                        emissions += used_k[k] * P("power_sources", "carbon_intensity", s, t, r, k)
+                        emissions += used_k[k] * P("power_sources", "carbon_intensity" + suffix, s, t, r, k)
                 water = it_e * P("datacentres", "wue", s, t, r) + sum(
                     gen[k] * P("power_sources", "water", s, t, r, k) for k in range(K)
                 )
@@ -453,7 +455,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 r = regions.index(x.region)
                 ts = years.index(x.start)
                 k = sources.index(x.source) if asset == "power" else 0
-                size = x.count * (x.it_power if asset == "datacentre" else x.capacity)
+                size = x.count * (x.it_rating if asset == "datacentre" else x.capacity)
                 if x.capex is not None:
                     cost = x.capex * x.count
                 else:

@@ -96,3 +96,36 @@ def test_seed_7t_campuses_are_five_gw_of_facility_power() -> None:
     assert all(c.facility_power == pytest.approx(5e9) and c.it_power is None for c in s.builds.datacentres)
     pue = float(load_library().index[("datacentres", "pue", "ai_campus")][1][-1])
     assert all(c.it_rating == pytest.approx(5e9 / pue) for c in s.builds.datacentres)
+
+
+@pytest.mark.parametrize(
+    ("basis", "gas", "grid"),
+    # g/kWh: direct = combustion (EPA 53.06 kg/MMBtu x 6.4 MMBtu/MWh; EIA US power sector); lifecycle =
+    # IPCC AR5 Annex III median for gas CC, and the US grid's direct figure x the 1.15 upstream uplift
+    [("direct", 340.0, 345.0), ("lifecycle", 490.0, 397.0)],
+)
+def test_emissions_are_on_one_basis_for_plants_and_grid(basis: str, gas: float, grid: float) -> None:
+    scenario = {
+        **flopgrid.load_scenario("hundreds-of-billions").model_dump(exclude={"source_file"}),
+        "emissions": {"basis": basis},
+    }
+    r = flopgrid.simulate(scenario)
+    assert r.attrs["emissions_basis"] == basis
+    generation = r["generation"].sel(region="US", sample=0)
+    from_gas = generation.sel(source="gas_ccgt").values
+    from_grid = generation.sel(source="grid").values
+    assert from_gas.sum() > 0 and from_grid.sum() > 0  # both terms are exercised
+    expected = (from_gas * gas + from_grid * grid) / 1e6  # Wh x g/kWh = mg; / 1e6 -> kg
+    np.testing.assert_allclose(r["emissions"].sel(region="US", sample=0).values, expected, rtol=1e-9)
+
+
+def test_direct_is_the_default_and_renewables_emit_nothing_directly() -> None:
+    lib = load_library()
+    assert flopgrid.load_scenario("reference").emissions.basis == "direct"
+    for source in ("wind", "solar_storage", "nuclear_new", "nuclear_restart", "smr"):
+        assert lib.index[("power_sources", "carbon_intensity", source)][1][-1] == 0.0
+        assert lib.index[("power_sources", "carbon_intensity_lifecycle", source)][1][-1] > 0.0
+    for region in lib.ids("regions"):
+        direct = lib.index[("regions", "grid_carbon_intensity", region)][1][-1]
+        lifecycle = lib.index[("regions", "grid_carbon_intensity_lifecycle", region)][1][-1]
+        assert 0 < direct < lifecycle, region

@@ -379,6 +379,14 @@ class Planner(_Strict):
         return self
 
 
+class Emissions(_Strict):
+    """The basis every emission figure of a run is on, for own plants and the grid alike: ``direct``
+    (combustion at the plant, the default; renewables and nuclear emit none) or ``lifecycle`` (IPCC AR5
+    Annex III lifecycle factors: fuel supply, construction and operation)."""
+
+    basis: Literal["direct", "lifecycle"] = "direct"
+
+
 class Scenario(_Strict):
     """A scenario: the horizon, overrides of library parameters, and the plan.
 
@@ -396,6 +404,7 @@ class Scenario(_Strict):
     policy: Policy = Policy()
     finance: Finance = Finance()
     uncertainty: Uncertainty = Uncertainty()
+    emissions: Emissions = Emissions()
     planner: Planner | None = None
     source_file: str | None = Field(default=None, exclude=True)
 

@@ -46,7 +46,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
     Money stage's when ``money`` is false)."""
     s = supply_stage(scenario, params, axes)
     d = deployment_stage(scenario, params, axes, s.produced)
-    e = energy_stage(params, axes, d)
+    e = energy_stage(params, axes, d, scenario.emissions.basis)
     capex, opex = money_stage(scenario, params, axes, s, d, e)
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
@@ -281,6 +281,7 @@ def _execute(
             "currency": "USD (real 2024)",
             "inflation": scenario.finance.inflation,
             "existing_industry": int(scenario.existing_industry),
+            "emissions_basis": scenario.emissions.basis,
         }
     )
     return ds

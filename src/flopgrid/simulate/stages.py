@@ -238,8 +238,9 @@ class Energy:
     water: np.ndarray
 
 
-def energy_stage(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
-    """Energy, own generation and the grid, emissions, water (docs/model.md §5)."""
+def energy_stage(params: ParameterSet, axes: Axes, d: Deployment, basis: str = "direct") -> Energy:
+    """Energy, own generation and the grid, emissions on one ``basis`` for plants and grid alike
+    (``direct`` or ``lifecycle``), water (docs/model.md §5)."""
     p, fleet = params.get, d.fleet
     it_power = p("accelerators", "it_power")
     average_fleet = datacentres.year_average(fleet.installed, d.initial[:, None])
@@ -251,8 +252,9 @@ def energy_stage(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
     own, grid = power.dispatch(energy, available)
     generation = own.copy()
     generation[..., k_grid] = grid
-    carbon = np.nan_to_num(p("power_sources", "carbon_intensity"))
-    emissions = dot_last(own, carbon) + grid * p("regions", "grid_carbon_intensity")[..., 0]
+    plants, grids = power.CARBON_PARAMETERS[basis]
+    carbon = np.nan_to_num(p("power_sources", plants))
+    emissions = dot_last(own, carbon) + grid * p("regions", grids)[..., 0]
     water = it_energy * p("datacentres", "wue")[..., 0] + dot_last(generation, p("power_sources", "water"))
     return Energy(
         dot_last(fleet.installed, it_power), it_energy, energy, own, grid, generation, emissions, water
