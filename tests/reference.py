@@ -51,20 +51,48 @@ def _step_shares(spec: Mapping[Any, Any], year: int, first_year: int) -> Mapping
     return spec
 
 
-def _default_mix_name(library: Any, year: int, first_year: int) -> str:
+#: Vendors of the named parts and the roadmap's generic prefix, as docs/model.md §2 states them.
+_VENDORS = {
+    "NVIDIA": ("H100", "H200", "B200", "GB200", "GB300", "Rubin"),
+    "AMD": ("MI300X", "MI355X"),
+    "Google": ("TPUv5p", "TPUv6e", "TPUv7"),
+    "Amazon": ("Trainium2",),
+}
+
+
+def _default_mix_shares(library: Any, year: int, first_year: int) -> dict[str, float]:
+    """Each vendor's compute share to its newest part in volume (the newest generic generation once one
+    is in volume), turned into unit shares by each part's dense BF16 FLOP/s."""
     names = library.ids("accelerators")
     y = np.array([first_year])
-    first = [float(v) for v in library.series("accelerators", "first_volume_year", names, y)[0][:, 0]]
-    speed = [float(v) for v in library.series("accelerators", "flops_bf16", names, y)[0][:, 0]]
-    best = None
-    for n, f, sp in zip(names, first, speed, strict=True):
-        if f <= year:
-            key = (f, sp, n)
-            if best is None or key > best:
-                best = key
-    if best is not None:
-        return best[2]
-    return names[min(range(len(names)), key=lambda k: first[k])]
+    first = dict(
+        zip(names, library.series("accelerators", "first_volume_year", names, y)[0][:, 0], strict=True)
+    )
+    speed = dict(zip(names, library.series("accelerators", "flops_bf16", names, y)[0][:, 0], strict=True))
+    generic = [n for n in names if n.startswith("NextGen-") and first[n] <= year]
+    compute: dict[str, float] = {}
+    for vendor, parts in _VENDORS.items():
+        share = float(library.series("macro", "compute_share", [vendor], np.array([year]))[0][0, 0])
+        live = [n for n in parts if first[n] <= year]
+        if generic:
+            best = None
+            for n in generic:
+                if best is None or (first[n], speed[n]) > (first[best], speed[best]):
+                    best = n
+        elif live:
+            best = None
+            for n in live:
+                if best is None or (first[n], speed[n], n) > (first[best], speed[best], best):
+                    best = n
+        else:
+            continue
+        assert best is not None
+        compute[best] = compute.get(best, 0.0) + share
+    if not compute:
+        return {min(names, key=lambda n: first[n]): 1.0}
+    units = {n: c / speed[n] for n, c in compute.items()}
+    total = sum(units.values())
+    return {n: u / total for n, u in units.items()}
 
 
 def gross(area: float, d: float) -> float:
@@ -92,7 +120,8 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
     chip_share = lib.series("regions", "chip_share", regions, np.array(years))[0]
     for t, year in enumerate(years):
         if scenario.chips.mix is None:
-            mix[t][accs.index(_default_mix_name(lib, year, years[0]))] = 1.0
+            for name, share in _default_mix_shares(lib, year, years[0]).items():
+                mix[t][accs.index(name)] = share
         else:
             for name, share in _step_shares(scenario.chips.mix, year, years[0]).items():
                 mix[t][accs.index(name)] = float(share)
