@@ -543,7 +543,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 C, E, Pr = C_tot[t][r], E_r[t][r], out["it_power"][s, t, r]
                 usable = (E / C if C > 0 else 0.0) * (min(Pr / E, 1.0) if E > 0 else 0.0)
                 per_watt = fpw(accs.index(x.accelerator)) if x.accelerator else best
-                biggest = max(biggest, x.it_power * usable * per_watt)
+                biggest = max(biggest, x.it_rating * usable * per_watt)
             if existing:
                 biggest = max(biggest, P("datacentres", "largest_campus", s, t) * best)
             out["largest_run"][s, t] = biggest * mfu * dur
