@@ -125,17 +125,19 @@ def test_the_line_names_the_input_with_the_largest_rank_correlation() -> None:
 
 
 def test_run_and_finance_print_the_line_for_seed_7t() -> None:
-    # seed-7t's NPV is positive at central inputs and negative at the median of its samples (the
-    # rental price's yearly decline is skewed): both commands say so, in one line, in text and JSON
+    # seed-7t's NPV at the median of its samples is far from (before the roadmap: of the other sign
+    # than) its value at central inputs (the rental price's yearly decline is skewed): both commands
+    # say so, in one line, in text and JSON
     text = runner.invoke(app, ["run", "seed-7t", "-n", "64", "--no-record"], terminal_width=400)
     assert text.exit_code == 0, text.output
     lines = [line for line in text.output.splitlines() if "Central inputs and Monte Carlo" in line]
-    assert len(lines) == 1 and "NPV" in lines[0] and "opposite sign" in lines[0]
+    assert len(lines) == 1 and "NPV" in lines[0] and ("opposite sign" in lines[0] or "% apart" in lines[0])
     result = runner.invoke(app, ["finance", "seed-7t", "-n", "64", "--no-record", "--json"])
     assert result.exit_code == 0, result.output
     check = json.loads(result.output)["central_check"]
     assert check["note"] and check["gaps"][0]["figure"] == "npv"
-    assert check["gaps"][0]["central"] > 0 > check["gaps"][0]["median"]
+    gap = check["gaps"][0]
+    assert gap["opposite_sign"] or abs(gap["median"] - gap["central"]) > 0.25 * abs(gap["central"])
     # one sample: nothing to compare, no line
     single = runner.invoke(app, ["run", "seed-7t", "--no-record", "--json"])
     assert json.loads(single.output)["central_check"] == {"gaps": [], "note": None}
