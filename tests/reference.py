@@ -51,20 +51,48 @@ def _step_shares(spec: Mapping[Any, Any], year: int, first_year: int) -> Mapping
     return spec
 
 
-def _default_mix_name(library: Any, year: int, first_year: int) -> str:
+#: Vendors of the named parts and the roadmap's generic prefix, as docs/model.md §2 states them.
+_VENDORS = {
+    "NVIDIA": ("H100", "H200", "B200", "GB200", "GB300", "Rubin"),
+    "AMD": ("MI300X", "MI355X"),
+    "Google": ("TPUv5p", "TPUv6e", "TPUv7"),
+    "Amazon": ("Trainium2",),
+}
+
+
+def _default_mix_shares(library: Any, year: int, first_year: int) -> dict[str, float]:
+    """Each vendor's compute share to its newest part in volume (the newest generic generation once one
+    is in volume), turned into unit shares by each part's dense BF16 FLOP/s."""
     names = library.ids("accelerators")
     y = np.array([first_year])
-    first = [float(v) for v in library.series("accelerators", "first_volume_year", names, y)[0][:, 0]]
-    speed = [float(v) for v in library.series("accelerators", "flops_bf16", names, y)[0][:, 0]]
-    best = None
-    for n, f, sp in zip(names, first, speed, strict=True):
-        if f <= year:
-            key = (f, sp, n)
-            if best is None or key > best:
-                best = key
-    if best is not None:
-        return best[2]
-    return names[min(range(len(names)), key=lambda k: first[k])]
+    first = dict(
+        zip(names, library.series("accelerators", "first_volume_year", names, y)[0][:, 0], strict=True)
+    )
+    speed = dict(zip(names, library.series("accelerators", "flops_bf16", names, y)[0][:, 0], strict=True))
+    generic = [n for n in names if n.startswith("NextGen-") and first[n] <= year]
+    compute: dict[str, float] = {}
+    for vendor, parts in _VENDORS.items():
+        share = float(library.series("macro", "compute_share", [vendor], np.array([year]))[0][0, 0])
+        live = [n for n in parts if first[n] <= year]
+        if generic:
+            best = None
+            for n in generic:
+                if best is None or (first[n], speed[n]) > (first[best], speed[best]):
+                    best = n
+        elif live:
+            best = None
+            for n in live:
+                if best is None or (first[n], speed[n], n) > (first[best], speed[best], best):
+                    best = n
+        else:
+            continue
+        assert best is not None
+        compute[best] = compute.get(best, 0.0) + share
+    if not compute:
+        return {min(names, key=lambda n: first[n]): 1.0}
+    units = {n: c / speed[n] for n, c in compute.items()}
+    total = sum(units.values())
+    return {n: u / total for n, u in units.items()}
 
 
 def gross(area: float, d: float) -> float:
@@ -92,7 +120,8 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
     chip_share = lib.series("regions", "chip_share", regions, np.array(years))[0]
     for t, year in enumerate(years):
         if scenario.chips.mix is None:
-            mix[t][accs.index(_default_mix_name(lib, year, years[0]))] = 1.0
+            for name, share in _default_mix_shares(lib, year, years[0]).items():
+                mix[t][accs.index(name)] = share
         else:
             for name, share in _step_shares(scenario.chips.mix, year, years[0]).items():
                 mix[t][accs.index(name)] = float(share)
@@ -106,7 +135,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
         elif not existing and b.datacentres:
             started = [d for d in b.datacentres if d.start <= year] or list(b.datacentres)
             for d in started:
-                base_q[t][regions.index(d.region)] += d.count * d.it_power
+                base_q[t][regions.index(d.region)] += d.count * d.it_rating
         else:
             for r in range(R):
                 v = float(chip_share[r, t])
@@ -312,7 +341,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             L = lead("datacentres", s, x, r)
             for t in range(Y):
                 if online_years(t, x.start, L) >= 0:
-                    C_own[t][r] += x.count * x.it_power
+                    C_own[t][r] += x.count * x.it_rating
         plant = [[[0.0] * K for _ in range(R)] for _ in range(Y)]
         for x in b.power:
             r = regions.index(x.region)
@@ -409,10 +438,12 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 grid_e = max(load - sum(used_k), 0.0)
                 gen = list(used_k)
                 gen[k_grid] = grid_e
-                emissions = grid_e * P.reg("grid_carbon_intensity", s, t, r)
+                # one basis for plants and grid: direct (default) or lifecycle factors
+                suffix = "_lifecycle" if scenario.emissions.basis == "lifecycle" else ""
+                emissions = grid_e * P.reg("grid_carbon_intensity" + suffix, s, t, r)
                 for k in range(K):
                     if k != k_grid and used_k[k] > 0:
-                        emissions += used_k[k] * P("power_sources", "carbon_intensity", s, t, r, k)
+                        emissions += used_k[k] * P("power_sources", "carbon_intensity" + suffix, s, t, r, k)
                 water = it_e * P("datacentres", "wue", s, t, r) + sum(
                     gen[k] * P("power_sources", "water", s, t, r, k) for k in range(K)
                 )
@@ -453,7 +484,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 r = regions.index(x.region)
                 ts = years.index(x.start)
                 k = sources.index(x.source) if asset == "power" else 0
-                size = x.count * (x.it_power if asset == "datacentre" else x.capacity)
+                size = x.count * (x.it_rating if asset == "datacentre" else x.capacity)
                 if x.capex is not None:
                     cost = x.capex * x.count
                 else:
@@ -512,7 +543,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 C, E, Pr = C_tot[t][r], E_r[t][r], out["it_power"][s, t, r]
                 usable = (E / C if C > 0 else 0.0) * (min(Pr / E, 1.0) if E > 0 else 0.0)
                 per_watt = fpw(accs.index(x.accelerator)) if x.accelerator else best
-                biggest = max(biggest, x.it_power * usable * per_watt)
+                biggest = max(biggest, x.it_rating * usable * per_watt)
             if existing:
                 biggest = max(biggest, P("datacentres", "largest_campus", s, t) * best)
             out["largest_run"][s, t] = biggest * mfu * dur

@@ -122,9 +122,9 @@ def test_model_checks_use_simulate_and_library_inputs_carry_units(write_yaml: Ca
         + """\
 claims:
   - id: purchase
-    quote: a thousand H100 for 23 million dollars drawing 1.5 MW
+    quote: a thousand H100 in their servers for 33 million dollars drawing 1.5 MW
     source: s1
-    stated: {cost: 23.2 million USD, chips: 1000 chip, power: 1.5 MW}
+    stated: {cost: 33.45 million USD, chips: 1000 chip, power: 1.5 MW}
     inputs:
       bought:
         model:

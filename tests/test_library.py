@@ -31,7 +31,12 @@ def test_every_row_has_value_unit_year_range_and_source() -> None:
 def test_required_items_have_every_declared_parameter(table: str, items: list[str]) -> None:
     library = load_library()
     assert set(items) <= set(library.ids(table))
-    optional = {("power_sources", "grid", "fuel_cost"), ("power_sources", "grid", "carbon_intensity")}
+    # the grid's intensity is the region's (regions.grid_carbon_intensity[_lifecycle])
+    optional = {
+        ("power_sources", "grid", "fuel_cost"),
+        ("power_sources", "grid", "carbon_intensity"),
+        ("power_sources", "grid", "carbon_intensity_lifecycle"),
+    }
     for item in items:
         for parameter in library.parameters(table):
             if (table, item, parameter) not in optional:

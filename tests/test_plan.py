@@ -145,7 +145,9 @@ SMALL: dict[str, Any] = {
     "horizon": {"start": 2025, "end": 2030},
     "finance": {"discount_rate": "7%/year"},
     "planner": {
-        "target": {2028: "2e6 H100e", 2030: "10e6 H100e"},
+        # 20e6 in 2030 (10e6 before the roadmap's NextGen parts doubled compute per W by 2030): the US
+        # build limit alone must fall short
+        "target": {2028: "2e6 H100e", 2030: "20e6 H100e"},
         "regions": ["US", "JP"],
         "sources": ["gas_ccgt"],
         "build_limits": {"datacentres": {"US": "1 GW/year"}},

@@ -118,7 +118,7 @@ def test_scenarios_and_their_assumptions(client: httpx.Client) -> None:
         sum(t.total for t in scenario.finance.tranches) / 1e9
     )
     assert described["assumptions"]["campus_gw"] == pytest.approx(
-        scenario.builds.datacentres[0].it_power / 1e9
+        scenario.builds.datacentres[0].it_rating / 1e9
     )
     assert set(described["choices"]["chip"]) == set(load_library().ids("accelerators"))
     assert client.get("/api/scenarios/nope").status_code == 404
@@ -159,6 +159,7 @@ def test_an_edited_assumption_changes_the_run_as_editing_the_scenario_would(clie
     # The same edit made by hand on the scenario's content.
     data = flopgrid.load_scenario("seed-7t").model_dump(mode="json", exclude_none=True)
     for campus in data["builds"]["datacentres"]:
+        campus.pop("facility_power", None)  # seed-7t's campuses are sized in facility power
         campus["it_power"] = "2.5 GW"
     by_hand = flopgrid.simulate(flopgrid.load_scenario(data)).flopgrid.totals()
     assert edited["totals"]["facility_power_end"]["value"] == pytest.approx(

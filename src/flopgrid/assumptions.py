@@ -89,7 +89,7 @@ def current(scenario: Scenario) -> dict[str, Any]:
     return {
         "budget": sum(t.total for t in scenario.finance.tranches) / 1e9 or None,
         "fabs": sum(f.count for f in builds.fabs),
-        "campus_gw": builds.datacentres[0].it_power / 1e9 if builds.datacentres else None,
+        "campus_gw": builds.datacentres[0].it_rating / 1e9 if builds.datacentres else None,
         "chip": chip,
         "power_mix": {k: v / capacity for k, v in power_total.items()} if capacity else None,
         "regions": allocation[max(allocation)] if allocation else None,

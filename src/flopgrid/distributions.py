@@ -39,12 +39,12 @@ Z95 = 1.6448536269514722
 DEFAULT_KINDS: dict[str, str] = {
     "growth": "two-piece lognormal of the growth factor 1 + g: median 1 + value, P5/P95 at 1 + low / "
     "1 + high (growth compounds multiplicatively and is skewed upwards)",
-    "cost": "PERT(low, value, high): costs and prices (USD in the unit) are bounded expert ranges "
-    "with the library value as the most likely",
-    "share": "PERT(low, value, high): fractions and PUE stay inside their bounds",
+    "cost": "split PERT(low, value, high): costs and prices (USD in the unit) are bounded expert ranges "
+    "with the library value as the median (and the mode)",
+    "share": "split PERT(low, value, high): fractions and PUE stay inside their bounds",
     "wide": "two-piece lognormal: median at value, P5/P95 at low/high, for positive quantities whose "
     "range spans a factor of 3 or more (capacities, fleets, grid additions)",
-    "other": "PERT(low, value, high): every other physical or technical parameter",
+    "other": "split PERT(low, value, high): every other physical or technical parameter",
 }
 #: Quantiles are kept this far inside (0, 1), where normal and beta inverses are finite.
 EPS = 1e-12
@@ -82,6 +82,23 @@ def pert_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
     alpha = 1 + 4 * (mode - low) / width
     beta = 1 + 4 * (high - mode) / width
     return low + width * beta_ppf(u, alpha, beta)
+
+
+def split_pert_ppf(u: np.ndarray, low: float, median: float, high: float) -> np.ndarray:
+    """A PERT split at its median: half the probability on each side of ``median``, each side the half
+    of a symmetric PERT (Beta(3, 3)) that reaches ``low`` or ``high``.
+
+    The library value of a parameter is its central estimate, so it is the median of its default
+    distribution (and the mode): the deterministic run, at every input's median, then runs at the library
+    values, however lopsided a range is. A plain PERT with the value as its mode would move the median
+    towards the longer side.
+    """
+    u = np.asarray(u, dtype=float)
+    # q in [0, 1): how far into its side the quantile lies; half of Beta(3, 3) above its centre.
+    q = np.abs(2.0 * u - 1.0)
+    g = np.where(q > 0, 2.0 * beta_ppf(0.5 + q / 2.0, 3.0, 3.0) - 1.0, 0.0)
+    out: np.ndarray = np.where(u < 0.5, median - (median - low) * g, median + (high - median) * g)
+    return out
 
 
 def triangular_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
@@ -286,7 +303,7 @@ def default_ppf(kind: str, u: np.ndarray, value: np.ndarray, low: np.ndarray, hi
         elif kind == "wide":
             out[:, k] = two_piece_lognormal_ppf(u, v, lo, hi)
         else:
-            out[:, k] = pert_ppf(u, lo, v, hi)
+            out[:, k] = split_pert_ppf(u, lo, v, hi)
     return out
 
 
@@ -325,6 +342,8 @@ class Design:
     samples: int = DESIGN_BLOCK
     #: Spearman rank correlations between dimensions, by index pair.
     rank_correlations: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: The central design of a deterministic run: every dimension at its median (quantile ½).
+    central: bool = False
     _cholesky: np.ndarray | None = field(default=None, init=False, repr=False)
     _correlated: np.ndarray | None = field(default=None, init=False, repr=False)
     #: The last block drawn: consecutive chunks of a run fall in the same block of the design.
@@ -397,5 +416,8 @@ class Design:
         return out
 
     def uniforms(self, start: int, stop: int) -> np.ndarray:
-        """Correlated uniforms of samples ``start`` to ``stop`` (one column per dimension)."""
+        """Correlated uniforms of samples ``start`` to ``stop`` (one column per dimension); ½ in every
+        column of a central design."""
+        if self.central:
+            return np.full((max(stop - start, 0), len(self.dimensions)), 0.5)
         return self.correlate(self.independent(start, stop))

@@ -31,17 +31,53 @@ class Axes:
     sources: list[str]
 
 
-def default_mix(library: Library, years: np.ndarray) -> list[str]:
-    """For each year, the newest accelerator in volume (by first volume year), the fastest on ties."""
+#: The vendor of each named accelerator of the library (the ``macro`` table's ``compute_share`` items).
+#: Generic generations (:data:`GENERIC_PREFIX`) belong to no vendor: they are the trend's frontier part.
+VENDORS: dict[str, tuple[str, ...]] = {
+    "NVIDIA": ("H100", "H200", "B200", "GB200", "GB300", "Rubin"),
+    "AMD": ("MI300X", "MI355X"),
+    "Google": ("TPUv5p", "TPUv6e", "TPUv7"),
+    "Amazon": ("Trainium2",),
+}
+#: Names of the roadmap's generic generations (``NextGen-2028`` …), which continue the sourced trends.
+GENERIC_PREFIX = "NextGen-"
+
+
+def default_mix(library: Library, years: np.ndarray) -> list[dict[str, float]]:
+    """Output shares by accelerator for each year when the scenario gives no ``chips.mix``.
+
+    Each vendor (``VENDORS``) gets its share of the year's compute (``macro.<vendor>.compute_share``,
+    in H100e), carried by its newest part in volume that year (the fastest on ties); once a generic
+    generation of the roadmap is in volume, it carries every vendor's share (the frontier on the trend).
+    Shares in compute are turned into shares of units by each part's H100e per unit (dense BF16).
+    """
     names = library.ids("accelerators")
     first, _, _ = library.series("accelerators", "first_volume_year", names, years[:1])
     speed, _, _ = library.series("accelerators", "flops_bf16", names, years[:1])
-    out = []
-    for year in years:
-        ranked = sorted(
-            (f, s, n) for f, s, n in zip(first[:, 0], speed[:, 0], names, strict=True) if f <= year
-        )
-        out.append(ranked[-1][2] if ranked else names[int(np.argmin(first[:, 0]))])
+    first_of = dict(zip(names, first[:, 0], strict=True))
+    speed_of = dict(zip(names, speed[:, 0], strict=True))
+    vendors = [v for v in VENDORS if library.has("macro", v, "compute_share")]
+    shares, _, _ = library.series("macro", "compute_share", vendors, years)
+    generic = [n for n in names if n.startswith(GENERIC_PREFIX)]
+    out: list[dict[str, float]] = []
+    for t, year in enumerate(years):
+        frontier = [n for n in generic if first_of[n] <= year]
+        compute: dict[str, float] = {}
+        for v, vendor in enumerate(vendors):
+            parts = [n for n in VENDORS[vendor] if n in first_of and first_of[n] <= year]
+            if frontier:
+                part = max(frontier, key=lambda n: (first_of[n], speed_of[n]))
+            elif parts:
+                part = max(parts, key=lambda n: (first_of[n], speed_of[n], n))
+            else:
+                continue
+            compute[part] = compute.get(part, 0.0) + float(shares[v, t])
+        if not compute:  # before any part is in volume: the earliest part
+            out.append({names[int(np.argmin(first[:, 0]))]: 1.0})
+            continue
+        units = {n: share / speed_of[n] for n, share in compute.items()}
+        total = sum(units.values())
+        out.append({n: float(u / total) for n, u in units.items()})
     return out
 
 
@@ -62,7 +98,9 @@ def axes_for(scenario: Scenario, library: Library) -> Axes:
     regions = regions or all_regions
     mix = scenario.chips.steps("mix", int(years[0]))
     chips: list[str] = (
-        default_mix(library, years) if mix is None else [name for shares in mix.values() for name in shares]
+        [name for shares in default_mix(library, years) for name in shares]
+        if mix is None
+        else [name for shares in mix.values() for name in shares]
     )
     chips += [d.accelerator for d in b.datacentres if d.accelerator] + [p.accelerator for p in b.purchases]
     if scenario.existing_industry:
@@ -92,7 +130,7 @@ def mix_by_year(scenario: Scenario, library: Library, axes: Axes) -> np.ndarray:
     steps = scenario.chips.steps("mix", int(axes.years[0]))
     defaults = default_mix(library, axes.years) if steps is None else []
     for t, year in enumerate(axes.years):
-        shares = {defaults[t]: 1.0} if steps is None else shares_in(steps, int(year))
+        shares = defaults[t] if steps is None else shares_in(steps, int(year))
         for name, share in shares.items():
             mix[t, axes.accelerators.index(name)] = share
     return mix

@@ -211,15 +211,22 @@ def used_items(names: Iterable[str], order: list[str]) -> list[str]:
 
 
 def design_for(
-    scenario: Scenario, params: ParameterSet, seed: int, sampling: str | None, samples: int
+    scenario: Scenario,
+    params: ParameterSet,
+    seed: int,
+    sampling: str | None,
+    samples: int,
+    central: bool = False,
 ) -> Design:
     """The sampling design of a run: the drawn dimensions (library ranges and the scenario's explicit
     distributions), the method (``sampling``, else the scenario's, else Latin hypercube) and the
-    scenario's rank correlations."""
+    scenario's rank correlations; with ``central``, every dimension at its median (the deterministic
+    run)."""
     explicit = explicit_distributions(scenario, params.library)
     dimensions = params.dimensions(explicit)
     method = sampling or scenario.uncertainty.sampling
-    return Design(dimensions, method, seed, samples, correlation_pairs(scenario, dimensions))
+    pairs = {} if central else correlation_pairs(scenario, dimensions)
+    return Design(dimensions, method, seed, samples, pairs, central=central)
 
 
 def correlation_pairs(scenario: Scenario, dimensions: list[Dimension]) -> dict[tuple[int, int], float]:

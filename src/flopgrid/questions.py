@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from flopgrid.errors import FlopgridError, UnitError
@@ -159,3 +160,108 @@ def answer(values: np.ndarray, unit: str, expression: str) -> dict[str, Any]:
         "threshold": threshold,
         "unit": unit,
     }
+
+
+# ------------------------------------------------------------------- central values against the samples
+
+#: Headline figures whose value at central inputs is compared with their Monte Carlo median: returns
+#: (NPV, IRR), compute (H100e in service at the end) and cost (capex over the horizon).
+CENTRAL_FIGURES = ("npv", "irr", "h100e_end", "capex")
+#: A Monte Carlo median further than this share of the central value from it deserves a line.
+CENTRAL_GAP = 0.25
+
+
+def _signed(value: float) -> str:
+    """A display value with its sign, a true minus and three significant figures (+831, −920)."""
+    return f"{value:+,.3g}".replace("-", "−") if abs(value) < 1000 else f"{value:+,.0f}".replace("-", "−")
+
+
+def rank_correlations(output: np.ndarray, inputs: pd.DataFrame) -> pd.Series:
+    """Spearman rank correlation of one figure per sample with each input column (samples where the
+    figure is not a number are left out), largest in magnitude first."""
+    keep = np.isfinite(output)
+    if keep.sum() < 3 or inputs.shape[1] == 0:
+        return pd.Series(dtype=float)
+    ranks = inputs.loc[keep].rank().to_numpy(dtype=float, copy=True)
+    y = pd.Series(output[keep]).rank().to_numpy(dtype=float, copy=True)
+    ranks -= ranks.mean(axis=0)
+    y -= y.mean()
+    scale = np.sqrt((ranks**2).sum(axis=0) * (y**2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(scale > 0, ranks.T @ y / np.where(scale > 0, scale, 1.0), 0.0)
+    series = pd.Series(rho, index=inputs.columns)
+    return series.reindex(series.abs().sort_values(ascending=False, kind="stable").index)
+
+
+def central_gaps(
+    central: xr.Dataset, drawn: xr.Dataset, inputs: pd.DataFrame | None = None
+) -> list[dict[str, Any]]:
+    """The headline figures (:data:`CENTRAL_FIGURES`) whose Monte Carlo median differs from their value
+    at central inputs by more than :data:`CENTRAL_GAP` of it, or in sign.
+
+    ``central`` is the deterministic run (one sample, every input at its median), ``drawn`` the Monte
+    Carlo run of the same scenario; ``inputs`` (optional) holds the drawn inputs, one column each, one
+    row per sample (their uniforms do: ranks are all a rank correlation needs), to name the input whose
+    rank correlation with the figure is largest. Figures that are not a number at central inputs or in
+    most samples are left out.
+    """
+    rows: list[dict[str, Any]] = []
+    samples = int(drawn.sizes.get("sample", 1))
+    for name in CENTRAL_FIGURES:
+        spec = FIGURES[name]
+        if spec.variable.name not in central or spec.variable.name not in drawn:
+            continue
+        at_centre = float(figure(central, name)[0][0])
+        values = figure(drawn, name)[0]
+        finite = values[np.isfinite(values)]
+        if not np.isfinite(at_centre) or finite.size * 2 <= values.size:
+            continue
+        median = float(np.median(finite))
+        opposite = at_centre * median < 0
+        gap = abs(median - at_centre) / abs(at_centre) if at_centre else (np.inf if median else 0.0)
+        if not opposite and gap <= CENTRAL_GAP:
+            continue
+        row: dict[str, Any] = {
+            "figure": name,
+            "label": spec.label,
+            "unit": spec.unit,
+            "central": at_centre,
+            "median": median,
+            "samples": samples,
+            "opposite_sign": bool(opposite),
+            "relative_gap": float(gap),
+            "driver": None,
+            "driver_rank_correlation": None,
+        }
+        if inputs is not None:
+            rho = rank_correlations(values, inputs)
+            if len(rho) and abs(float(rho.iloc[0])) > 0:
+                row["driver"] = str(rho.index[0])
+                row["driver_rank_correlation"] = float(rho.iloc[0])
+        rows.append(row)
+    return rows
+
+
+def central_note(gaps: list[dict[str, Any]]) -> str | None:
+    """One line on :func:`central_gaps`, or None when central values and medians agree, e.g. "Central
+    inputs and Monte Carlo disagree: money: NPV +831 B USD at central inputs, −920 B USD median of 5,000
+    samples (opposite sign; skewed by regions.all.cost_of_capital, rank correlation −0.62)"."""
+    if not gaps:
+        return None
+    parts = []
+    for row in gaps:
+        spec = FIGURES[row["figure"]]
+        unit = spec.display_unit
+        why = "opposite sign" if row["opposite_sign"] else f"{row['relative_gap']:.0%} apart"
+        if row["driver"] is not None:
+            why += f"; skewed most by {row['driver']}, rank correlation " + _signed(
+                row["driver_rank_correlation"]
+            )
+        parts.append(
+            f"{spec.label}: {_signed(spec.display(row['central']))} {unit} at central inputs, "
+            f"{_signed(spec.display(row['median']))} {unit} median of {row['samples']:,} samples ({why})"
+        )
+    return (
+        "Central inputs and Monte Carlo disagree (the outcome is not symmetric in its inputs): "
+        + "; ".join(parts)
+    )

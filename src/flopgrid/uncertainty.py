@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from flopgrid.distributions import EPS
 from flopgrid.errors import FlopgridError
 from flopgrid.parameters import design_for
-from flopgrid.questions import figure, variable
+from flopgrid.questions import central_gaps, central_note, figure, variable
 from flopgrid.scenario import Scenario
-from flopgrid.simulate import prepare, run_block, run_uniforms
+from flopgrid.simulate import prepare, run_block, run_uniforms, simulate
 
 # ------------------------------------------------------------------------------- Monte Carlo in chunks
 
@@ -80,6 +81,34 @@ def quantiles(frame: pd.DataFrame, levels: tuple[float, ...] = (0.05, 0.5, 0.95)
     table.insert(0, "unit", [frame.attrs.get("units", {}).get(name, "") for name in table.index])
     table.index.name = "figure"
     return table
+
+
+# ---------------------------------------------------------------------------- central values vs samples
+
+
+def central_check(
+    scenario: Scenario | str | Path | Mapping[str, Any] | None,
+    drawn: xr.Dataset,
+    seed: int = 0,
+    sampling: str | None = None,
+) -> dict[str, Any]:
+    """Compare a Monte Carlo run (``drawn``, made with this ``seed`` and ``sampling``) with the run at
+    central inputs (every input at its median): the headline figures whose median over samples is more
+    than 25% from the central value or of the other sign (:func:`flopgrid.questions.central_gaps`),
+    each with the input of largest rank correlation, and the one line to show (``note``, None when they
+    agree). A deterministic ``drawn`` (one sample) has nothing to compare.
+    """
+    samples = int(drawn.sizes.get("sample", 1))
+    if samples < 2:
+        return {"gaps": [], "note": None}
+    loaded, params, _ = prepare(scenario, samples=samples, seed=seed, sampling=sampling)
+    central = simulate(loaded)
+    design = params.design
+    inputs = None
+    if design is not None and design.dimensions:
+        inputs = pd.DataFrame(design.uniforms(0, samples), columns=[d.name for d in design.dimensions])
+    gaps = central_gaps(central, drawn, inputs)
+    return {"gaps": gaps, "note": central_note(gaps)}
 
 
 # ------------------------------------------------------------------------------------------ sensitivity

@@ -82,9 +82,8 @@ class LibraryDraws:
         self.paired.design = run.design
         self.paired_columns = set(run.design.columns) if run.design is not None else set()
         self.others = parameter_set()
-        if samples > 1:
-            salted = int(np.random.SeedSequence([seed, LIBRARY_DESIGN_SALT]).generate_state(1)[0])
-            self.others.design = design_for(scenario, self.others, salted, None, samples)
+        salted = int(np.random.SeedSequence([seed, LIBRARY_DESIGN_SALT]).generate_state(1)[0])
+        self.others.design = design_for(scenario, self.others, salted, None, samples, central=samples == 1)
 
     def draw(self, table: str, item: str, parameter: str, year: float) -> np.ndarray:
         """One library parameter of one item (a region for the ``regions`` table) at ``year``,

@@ -91,7 +91,8 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
                 "datacentre",
                 dc.name or "",
                 dc.region,
-                f"{dc.count} × {dc.it_power / 1e9:,.2f} GW IT"
+                f"{dc.count} × {dc.it_rating / 1e9:,.2f} GW IT"
+                + (f" ({dc.facility_power / 1e9:,.2f} GW facility)" if dc.facility_power else "")
                 + (f" for {dc.accelerator}" if dc.accelerator else ""),
                 str(dc.start),
             )

@@ -47,6 +47,7 @@ def finance(
     from flopgrid.scenario import load_scenario
     from flopgrid.simulate import simulate
     from flopgrid.simulate.finance import investor_returns
+    from flopgrid.uncertainty import central_check
 
     with user_errors():
         loaded = load_scenario(scenario)
@@ -54,6 +55,7 @@ def finance(
         results = simulate(loaded, samples=samples, seed=seed)
         seconds = time.perf_counter() - started
         money = results.flopgrid.finance(nominal=nominal)
+        central = central_check(loaded, results, seed=seed)
         run_id = record(
             results,
             loaded,
@@ -97,6 +99,7 @@ def finance(
                 "as_common_as_electricity": common,
                 "financing_section": financed,
                 "run_id": run_id,
+                "central_check": central,
                 "years": table.reset_index().to_dict(orient="records"),
                 **{key: value for key, value in money.items() if key not in ("table", "currency")},
             }
@@ -223,6 +226,8 @@ def finance(
             )
         out.print(who)
     print_common(common, samples)
+    if central["note"]:
+        out.print(central["note"], style="yellow", markup=False)
 
 
 def _cell(line: dict[str, Any], key: str, scale: float, samples: int) -> str:

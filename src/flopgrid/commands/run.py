@@ -82,6 +82,7 @@ def run(
     from flopgrid.results import Results  # noqa: F401  (registers the ``results.flopgrid`` accessor)
     from flopgrid.scenario import load_scenario
     from flopgrid.simulate import simulate
+    from flopgrid.uncertainty import central_check
 
     with user_errors():
         if sampling is not None and sampling not in SAMPLING_DESIGNS:
@@ -109,6 +110,7 @@ def run(
             seconds = time.perf_counter() - started
         summary = results.flopgrid.summary()
         totals = results.flopgrid.totals()
+        central = central_check(loaded, results, seed=seed, sampling=sampling)
         answers = [results.flopgrid.probability(question) for question in ask or []]
         if output is not None:
             results.flopgrid.save(output)
@@ -131,6 +133,7 @@ def run(
                 "seed": seed,
                 "years": summary.reset_index().to_dict(orient="records"),
                 "totals": totals,
+                "central_check": central,
                 "probabilities": answers,
                 "as_common_as_electricity": results.flopgrid.common(),
                 "sampling": results.attrs.get("sampling"),
@@ -149,6 +152,8 @@ def run(
     out.print(frame_table(shown, f"{title}\n(samples: {samples:,}{note}"))
     out.print(_totals_table(results.flopgrid.total_ranges(), samples))
     print_common(results.flopgrid.common(), samples)
+    if central["note"]:
+        out.print(central["note"], style="yellow", markup=False)
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")

@@ -39,6 +39,13 @@ def dispatch(demand: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.
     return own, grid
 
 
+#: The carbon-intensity parameters of each emissions basis: (own plants by source, grid by region).
+CARBON_PARAMETERS: dict[str, tuple[str, str]] = {
+    "direct": ("carbon_intensity", "grid_carbon_intensity"),
+    "lifecycle": ("carbon_intensity_lifecycle", "grid_carbon_intensity_lifecycle"),
+}
+
+
 def it_energy(it_power: np.ndarray, utilisation: np.ndarray) -> np.ndarray:
     """IT energy over a year, Wh, of equipment rated ``it_power`` (W, the year's average fleet) run at
     ``utilisation``."""

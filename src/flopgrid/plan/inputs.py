@@ -237,9 +237,11 @@ def inputs(
     fuel = power.generation_cost(p("power_sources", "fuel_cost"), p("power_sources", "variable_om"))
     ds["generation_cost"] = da(fuel, y_r_k)
     ds["fixed_om"] = da(p("power_sources", "fixed_om"), y_r_k)
-    ds["carbon"] = da(np.nan_to_num(p("power_sources", "carbon_intensity")), y_r_k)
+    plants, grids = power.CARBON_PARAMETERS[scenario.emissions.basis]
+    ds["carbon"] = da(np.nan_to_num(p("power_sources", plants)), y_r_k)
     ds["generation_water"] = da(p("power_sources", "water"), y_r_k)
-    ds["grid_carbon"] = da(p("regions", "grid_carbon_intensity"), c_yr)
+    ds["grid_carbon"] = da(p("regions", grids), c_yr)
+    ds.attrs["emissions_basis"] = scenario.emissions.basis
     ds["grid_water"] = da(grid.get("power_sources", "water"), c_yr)
     ds["electricity_price"] = da(p("regions", "electricity_price"), c_yr)
     for name, parameter in (

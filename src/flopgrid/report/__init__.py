@@ -28,6 +28,7 @@ import xarray as xr
 
 from flopgrid.charts import figures
 from flopgrid.charts.atlas import pipeline
+from flopgrid.distributions import SAMPLING
 from flopgrid.errors import FlopgridError
 from flopgrid.library.atlas import load_atlas
 from flopgrid.report.inputs import builds_in_words, key_assumptions, library_sources, tranches
@@ -41,6 +42,7 @@ from flopgrid.report.numbers import (
     year_tables,
 )
 from flopgrid.scenario import Scenario, load_scenario
+from flopgrid.uncertainty import central_check
 from flopgrid.version import __version__
 
 TITLES = {
@@ -165,6 +167,23 @@ def common_table(common: dict[str, Any]) -> str:
     return f"{note}<table><tr><th>year</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def central_line(results: xr.Dataset, scenario: Scenario | None) -> str | None:
+    """The line saying where the Monte Carlo medians of a simulated run's headline figures part from
+    their values at central inputs (:func:`flopgrid.uncertainty.central_check`); None for one sample,
+    a plan, a scenario that no longer loads, or figures that agree."""
+    if scenario is None or results.attrs.get("engine") != "simulate" or results.sizes.get("sample", 1) < 2:
+        return None
+    sampling = str(results.attrs.get("sampling", "lhs"))
+    check = central_check(
+        scenario,
+        results,
+        seed=int(results.attrs.get("seed", 0)),
+        sampling=sampling if sampling in SAMPLING else None,
+    )
+    note: str | None = check["note"]
+    return note
+
+
 def _section(title: str, body: str, key: str) -> str:
     return f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>' if body else ""
 
@@ -194,10 +213,12 @@ def render(results: xr.Dataset, title: str | None = None, scenario: Scenario | N
     numbers = Figures(results)
     description = scenario.description if scenario else ""
     builds = builds_in_words(scenario) if scenario else []
+    note = central_line(results, scenario)
     sections = [
         _section(
             "Summary",
-            f'<div class="summary">{summary(results, numbers, description, builds)}</div>',
+            f'<div class="summary">{summary(results, numbers, description, builds)}</div>'
+            + (f'<p class="central-note">{html.escape(note)}</p>' if note else ""),
             "summary",
         ),
         _section(

@@ -35,7 +35,7 @@ def builds_in_words(scenario: Scenario) -> list[str]:
         if count:
             phrases.append(f"builds {count:,} {words}")
     if b.datacentres:
-        total = sum(c.count * c.it_power for c in b.datacentres)
+        total = sum(c.count * c.it_rating for c in b.datacentres)
         campuses = sum(c.count for c in b.datacentres)
         phrases.append(
             f"builds {campuses:,} data-centre campuses of {number(it.display(total))} {it.display_unit} IT"

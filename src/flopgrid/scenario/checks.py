@@ -127,7 +127,9 @@ def check_names(
         by_year = all(isinstance(k, int) for k in getattr(scenario.chips, field))
         for year, mapping in steps.items():
             yloc: tuple[Any, ...] = ("chips", field, year) if by_year else ("chips", field)
-            if by_year:
+            # A step after the horizon's end never applies, and is allowed: a roadmap of steps (the
+            # reference's NextGen generations to 2040) serves any horizon, e.g. validation's to 2030.
+            if by_year and year <= years[-1]:
                 check_year(yloc, year, f"{field} year")
             for name in mapping:
                 check((*yloc, name), name, choices, kind)

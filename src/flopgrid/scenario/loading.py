@@ -13,7 +13,12 @@ from flopgrid.errors import ScenarioError
 from flopgrid.library import Library, load_library
 from flopgrid.scenario.assets import resolve_assets
 from flopgrid.scenario.checks import check_names, validation_error
-from flopgrid.scenario.overrides import check_correlations, explicit_distributions, resolve_overrides
+from flopgrid.scenario.overrides import (
+    check_correlations,
+    explicit_distributions,
+    resolve_overrides,
+    with_it_power,
+)
 from flopgrid.scenario.reader import check_data, parse_yaml, read_yaml
 from flopgrid.scenario.schema import Scenario
 
@@ -82,10 +87,10 @@ def _validated(data: Any, lines: dict[tuple[Any, ...], int], file: str | None, l
     scenario = scenario.model_copy(update={"source_file": file})
     check_names(scenario, library, file, lines)
     # Parameter overrides and distributions are checked by resolving them once; errors carry the path.
-    resolve_overrides(scenario, library, lines)
+    overrides = resolve_overrides(scenario, library, lines)
     explicit_distributions(scenario, library, lines)
     check_correlations(scenario, library, lines)
-    return scenario
+    return with_it_power(scenario, library, overrides)
 
 
 def shipped_scenarios() -> list[str]:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from flopgrid.distributions import Distribution, distribution_from_spec
 from flopgrid.errors import ScenarioError, UnitError, format_path, shorten, suggest
 from flopgrid.library import Library
@@ -229,3 +231,42 @@ def check_correlations(
                 path=format_path(loc),
                 line=next((v for cut in (3, 2) if (v := (lines or {}).get(loc[:cut])) is not None), None),
             ) from None
+
+
+def parameter_at(
+    library: Library,
+    overrides: list[Override],
+    table: str,
+    item: str,
+    parameter: str,
+    region: str,
+    year: int,
+) -> float:
+    """One parameter's value (the median: the library value, or the scenario's override) for an item,
+    region and year, in the model unit: what a conversion made once at load uses (a campus's PUE)."""
+    at, value, _, _ = library.index[(table, parameter, item)]
+    out = float(np.interp(year, at, value))
+    mine = [o for o in overrides if o.table == table and o.parameter == parameter]
+    for o in sorted(mine, key=lambda o: (o.item is not None, o.region is not None)):
+        if o.item not in (None, item) or o.region not in (None, region):
+            continue
+        if isinstance(o.points, dict):
+            years = sorted(o.points)
+            out = float(np.interp(year, years, [o.points[y] for y in years]))
+        else:
+            out = float(o.points)
+    return out
+
+
+def with_it_power(scenario: Scenario, library: Library, overrides: list[Override]) -> Scenario:
+    """The scenario with every campus given by ``facility_power`` sized in IT: facility power over the
+    PUE of its region in its start year (docs/model.md §3). The one place where the two meet at load."""
+    campuses = scenario.builds.datacentres
+    if all(c.facility_power is None for c in campuses):
+        return scenario
+    converted = [
+        c.sized(parameter_at(library, overrides, "datacentres", "ai_campus", "pue", c.region, c.start))
+        for c in campuses
+    ]
+    builds = scenario.builds.model_copy(update={"datacentres": converted})
+    return scenario.model_copy(update={"builds": builds})

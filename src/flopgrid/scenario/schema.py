@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     model_validator,
 )
 
@@ -131,10 +132,44 @@ class HbmBuild(_Build):
 
 
 class DatacentreBuild(_Build):
-    """Data-centre campuses of ``it_power`` critical IT each."""
+    """Data-centre campuses, sized by their IT rating (``it_power``, critical IT) or their facility draw
+    (``facility_power``: IT times PUE, what the grid or the plants must supply); exactly one is given.
 
-    it_power: Power
+    A ``facility_power`` is converted to IT once, when the scenario is loaded, with the PUE of the
+    campus's region in its start year (the library value or the scenario's ``parameters`` override):
+    IT = facility power / PUE (:meth:`sized`); :attr:`it_rating` is the IT rating either way. The fields
+    keep what the scenario says, so a dumped scenario loads again to the same campus.
+    """
+
+    it_power: Power | None = None
+    facility_power: Power | None = None
     accelerator: str | None = None
+    _it_from_facility: float | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_power(self) -> DatacentreBuild:
+        if (self.it_power is None) == (self.facility_power is None):
+            raise ValueError(
+                "give the campus's size as it_power (IT rating, e.g. '5 GW') or facility_power (facility "
+                "draw including cooling, IT x PUE), exactly one of them"
+            )
+        return self
+
+    def sized(self, pue: float) -> DatacentreBuild:
+        """A copy whose facility power is converted to IT with ``pue`` (no change for an IT size)."""
+        out = self.model_copy()
+        if self.facility_power is not None:
+            out._it_from_facility = self.facility_power / pue
+        return out
+
+    @property
+    def it_rating(self) -> float:
+        """The IT rating of one campus, W: ``it_power``, or ``facility_power`` over the PUE at load."""
+        if self.it_power is not None:
+            return self.it_power
+        if self._it_from_facility is None:
+            raise ValueError("a campus given by facility_power is sized in IT when the scenario is loaded")
+        return self._it_from_facility
 
 
 class PowerBuild(_Build):
@@ -356,6 +391,14 @@ class Planner(_Strict):
         return self
 
 
+class Emissions(_Strict):
+    """The basis every emission figure of a run is on, for own plants and the grid alike: ``direct``
+    (combustion at the plant, the default; renewables and nuclear emit none) or ``lifecycle`` (IPCC AR5
+    Annex III lifecycle factors: fuel supply, construction and operation)."""
+
+    basis: Literal["direct", "lifecycle"] = "direct"
+
+
 class Scenario(_Strict):
     """A scenario: the horizon, overrides of library parameters, and the plan.
 
@@ -373,6 +416,7 @@ class Scenario(_Strict):
     policy: Policy = Policy()
     finance: Finance = Finance()
     uncertainty: Uncertainty = Uncertainty()
+    emissions: Emissions = Emissions()
     planner: Planner | None = None
     source_file: str | None = Field(default=None, exclude=True)
 

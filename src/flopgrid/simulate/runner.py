@@ -47,7 +47,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
     Money stage's when ``money`` is false)."""
     s = supply_stage(scenario, params, axes)
     d = deployment_stage(scenario, params, axes, s.produced)
-    e = energy_stage(params, axes, d)
+    e = energy_stage(params, axes, d, scenario.emissions.basis)
     capex, opex = money_stage(scenario, params, axes, s, d, e)
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
@@ -114,8 +114,9 @@ def prepare(
         overrides=resolve_overrides(scenario, library),
         samples=samples,
     )
-    if samples > 1:
-        params.design = design_for(scenario, params, seed, sampling, samples)
+    # One sample is the run at every input's median: an explicit distribution's median, a library
+    # parameter's value (the median of its default distribution).
+    params.design = design_for(scenario, params, seed, sampling, samples, central=samples == 1)
     for table, names in (("accelerators", axes.accelerators),):
         for parameter in ("flops_bf16", "it_power", "logic_die_area", "interposer_area", "price"):
             gaps = [n for n in params.missing(table, parameter) if n in names]
@@ -144,7 +145,8 @@ def simulate(
         A :class:`Scenario`, a path to a YAML file, a mapping, a built-in name, or None for the default
         scenario (``seed-7t``).
     samples
-        Monte Carlo samples. With 1, every parameter is at its library value. With more, each library
+        Monte Carlo samples. With 1, every parameter is at its median: the library value, or the median
+        of the distribution the scenario's ``uncertainty:`` section gives it. With more, each library
         parameter with a range is drawn from its default distribution (docs/uncertainty.md), or the one
         the scenario's ``uncertainty:`` section gives it.
     seed
@@ -173,7 +175,8 @@ def simulate(
     """
     scenario, params, axes = prepare(scenario, samples, seed, sampling)
     ds = _execute(scenario, params, axes, np.arange(samples), progress, seed)
-    ds.attrs["sampling"] = params.design.method if params.design is not None else "none"
+    design = params.design
+    ds.attrs["sampling"] = "median" if design is None or design.central else design.method
     return ds
 
 
@@ -286,6 +289,7 @@ def _execute(
             "currency": "USD (real 2024)",
             "inflation": scenario.finance.inflation,
             "existing_industry": int(scenario.existing_industry),
+            "emissions_basis": scenario.emissions.basis,
         }
     )
     return ds

@@ -178,7 +178,7 @@ def deployment_stage(
     """Shipment, data centres, firm power and the fleet (docs/model.md §3–4)."""
     p, b = params.get, scenario.builds
     n_y, n_r, n_k = len(axes.years), len(axes.regions), len(axes.sources)
-    campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_power)
+    campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_rating)
     planned = (
         bld.to_regions(campuses.capacity(), campuses.builds, n_r)
         if b.datacentres
@@ -238,8 +238,9 @@ class Energy:
     water: np.ndarray
 
 
-def energy_stage(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
-    """Energy, own generation and the grid, emissions, water (docs/model.md §5)."""
+def energy_stage(params: ParameterSet, axes: Axes, d: Deployment, basis: str = "direct") -> Energy:
+    """Energy, own generation and the grid, emissions on one ``basis`` for plants and grid alike
+    (``direct`` or ``lifecycle``), water (docs/model.md §5)."""
     p, fleet = params.get, d.fleet
     it_power = p("accelerators", "it_power")
     average_fleet = datacentres.year_average(fleet.installed, d.initial[:, None])
@@ -251,8 +252,9 @@ def energy_stage(params: ParameterSet, axes: Axes, d: Deployment) -> Energy:
     own, grid = power.dispatch(energy, available)
     generation = own.copy()
     generation[..., k_grid] = grid
-    carbon = np.nan_to_num(p("power_sources", "carbon_intensity"))
-    emissions = dot_last(own, carbon) + grid * p("regions", "grid_carbon_intensity")[..., 0]
+    plants, grids = power.CARBON_PARAMETERS[basis]
+    carbon = np.nan_to_num(p("power_sources", plants))
+    emissions = dot_last(own, carbon) + grid * p("regions", grids)[..., 0]
     water = it_energy * p("datacentres", "wue")[..., 0] + dot_last(generation, p("power_sources", "water"))
     return Energy(
         dot_last(fleet.installed, it_power), it_energy, energy, own, grid, generation, emissions, water
@@ -330,7 +332,7 @@ def operations_stage(
         usable = np.where(fleet.dc_capacity > 0, fleet.energised / fleet.dc_capacity, 0.0) * filled
     campus_flops = np.zeros_like(best)
     if d.campuses.items:
-        per_campus = np.array([x.it_power for x in d.campuses.items])
+        per_campus = np.array([x.it_rating for x in d.campuses.items])
         kind = np.array(
             [axes.accelerators.index(x.accelerator) if x.accelerator else -1 for x in d.campuses.items]
         )

@@ -125,8 +125,14 @@ def set_path(data: dict[str, Any], key: str, value: Any, file: str = "<sweep>") 
             )
         if last:
             node[token] = value
+            # A campus has one size: setting its IT rating replaces a facility power, and the other way
+            node.pop(CAMPUS_SIZES.get(token, ""), None)
         else:
             node = node.setdefault(token, {})
+
+
+#: The two ways to size a campus (``builds.datacentres[i]``); a sweep that sets one drops the other.
+CAMPUS_SIZES = {"it_power": "facility_power", "facility_power": "it_power"}
 
 
 # -------------------------------------------------------------------------------------------- reading

@@ -109,7 +109,7 @@ def campus_rows(samples: int = 200, seed: int = 0) -> list[Row]:
         )
         build = scenario.builds.datacentres[0]
         method = (
-            f"model: {build.it_power / 1e6:,.0f} MW IT in {asset.region} from {build.start}"
+            f"model: {build.it_rating / 1e6:,.0f} MW IT in {asset.region} from {build.start}"
             + (
                 f" + {asset.accelerator_count:,.0f} {asset.accelerator}"
                 if chips

@@ -274,6 +274,10 @@ def reference_scenario() -> Scenario:
     """The shipped reference scenario (current trends) over the published figures' years."""
     data = load_scenario("reference").model_dump(mode="json", exclude={"source_file"})
     data["horizon"] = {"start": YEARS[0], "end": YEARS[1]}
+    # mix steps after the published years (the roadmap's later generations) never apply here
+    mix = (data.get("chips") or {}).get("mix")
+    if isinstance(mix, dict) and all(str(k).isdigit() for k in mix):
+        data["chips"]["mix"] = {k: v for k, v in mix.items() if int(k) <= YEARS[1]}
     data["name"] = f"reference {YEARS[0]}–{YEARS[1]}"
     return load_scenario(data)
 

@@ -125,6 +125,8 @@ def apply(scenario: Scenario, assumptions: Assumptions) -> dict[str, Any]:
         if not builds.get("datacentres"):
             raise AssumptionError("campus_gw", "this scenario builds no data-centre campuses")
         for campus in builds["datacentres"]:
+            # the slider is the IT rating (as shown); it replaces a size given as facility power
+            campus.pop("facility_power", None)
             campus["it_power"] = f"{a.campus_gw!r} GW"
     if a.chip is not None:
         data.setdefault("chips", {})["mix"] = {a.chip: 1.0}
