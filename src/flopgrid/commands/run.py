@@ -146,6 +146,9 @@ def run(
         shown, note = with_ranges(summary), "; median (P5–P95))"
     out.print(frame_table(shown, f"{title}\n(samples: {samples:,}{note}"))
     out.print(_totals_table(results.flopgrid.total_ranges(), samples))
+    idle = results.flopgrid.idle_fabs()
+    if idle is not None:
+        out.print(idle)
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")
