@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flopgrid
+from flopgrid.errors import ScenarioError
 from flopgrid.library import load_library
 from flopgrid.scenario import load_scenario
 from flopgrid.schema import STOCKS
@@ -112,3 +113,13 @@ def test_sampled_runs_carry_the_same_stocks_whatever_the_start_year() -> None:
         world = second.reshape(second.shape[0], -1).sum(axis=1)
         assert np.ptp(world) > 0 or name == "accelerators_waiting", name  # the samples differ
         np.testing.assert_allclose(first, second, rtol=TOLERANCE, atol=1e-6, err_msg=name)
+
+
+def test_mix_years_may_reach_back_into_the_history_with_the_existing_industry() -> None:
+    mix = {2023: {"H100": 1.0}, 2026: {"Rubin": 1.0}}
+    horizon = {"start": 2025, "end": 2027}
+    load_scenario({"name": "back", "horizon": horizon, "chips": {"mix": mix}})
+    with pytest.raises(ScenarioError, match="mix year 2023 is outside the horizon"):
+        load_scenario({"name": "back", "existing_industry": False, "horizon": horizon, "chips": {"mix": mix}})
+    with pytest.raises(ScenarioError, match="mix year 2022 is outside the horizon"):
+        load_scenario({"name": "back", "horizon": horizon, "chips": {"mix": {2022: {"H100": 1.0}}}})

@@ -40,16 +40,10 @@ class Axes:
         return out
 
 
-#: The library series the existing industry's history is read from: the world's AI fleet at the end
-#: of each data year (its first year is the stock before the first stepped year).
-HISTORY = ("datacentres", "ai_fleet", "ai_campus")
-
-
 def history_years(library: Library) -> tuple[int, int]:
-    """The first year stepped through (the year after the first data year, whose end is the starting
-    stock) and the last data year of the existing industry's history."""
-    at = library.index[HISTORY][0]
-    return int(at[0]) + 1, int(at[-1])
+    """The first year stepped through and the last data year of the existing industry's history
+    (:meth:`flopgrid.library.Library.history_years`)."""
+    return library.history_years()
 
 
 def default_mix(library: Library, years: np.ndarray) -> list[str]:

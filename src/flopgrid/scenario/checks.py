@@ -125,9 +125,12 @@ def check_names(
         if steps is None:
             continue
         by_year = all(isinstance(k, int) for k in getattr(scenario.chips, field))
+        # With the existing industry the run steps through history before its horizon: shares may
+        # be given for those years too.
+        first = library.history_years()[0] if scenario.existing_industry else years[0]
         for year, mapping in steps.items():
             yloc: tuple[Any, ...] = ("chips", field, year) if by_year else ("chips", field)
-            if by_year:
+            if by_year and not first <= year < years[0]:
                 check_year(yloc, year, f"{field} year")
             for name in mapping:
                 check((*yloc, name), name, choices, kind)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from flopgrid.layout import (
-    HISTORY,
     REFERENCE_ACCELERATOR,
     Axes,
     allocation,
@@ -20,6 +19,7 @@ from flopgrid.layout import (
     mix_by_year,
     purchases,
 )
+from flopgrid.library import HISTORY
 from flopgrid.model import builds as bld
 from flopgrid.model import datacentres, dot_last, finance, power, supply
 from flopgrid.model.builds import BuildArrays
