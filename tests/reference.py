@@ -174,6 +174,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             "accelerators_added": (S, Y, R, A),
             "accelerators_retired": (S, Y, R, A),
             "accelerators_waiting": (S, Y, R, A),
+            "inventory_value": (S, Y, R),
             "h100e": (S, Y, R),
             "flops_peak": (S, Y, R),
             "flops_effective": (S, Y, R),
@@ -247,92 +248,151 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
 
         # per chip requirements (supply-side accelerator parameters have no region: region 0)
         w_chip, p_chip, h_chip = [0.0] * Y, [0.0] * Y, [0.0] * Y
+        own_cost = [[0.0] * A for _ in range(Y)]
         for t in range(Y):
             d = P("fabs", "wafer_diameter", s, t)
             D0 = P("fabs", "defect_density", s, t)
             for a in range(A):
-                m = mix[t][a]
-                if m == 0:
-                    continue
                 area = P("accelerators", "logic_die_area", s, t, 0, a)
                 good = gross(area, d) * math.exp(-area * D0)
                 interposers = gross(P("accelerators", "interposer_area", s, t, 0, a), d)
-                w_chip[t] += m * P("accelerators", "dies_per_package", s, t, 0, a) / good
+                w_a = P("accelerators", "dies_per_package", s, t, 0, a) / good
+                h_a = P("accelerators", "hbm_capacity", s, t, 0, a)
+                # §6: an own-made chip costs the operating share of its inputs' prices, plus overhead
+                inputs = (
+                    w_a * P("fabs", "wafer_cost", s, t)
+                    + P("packaging", "interposer_cost", s, t) / interposers
+                    + h_a * P("hbm", "price", s, t)
+                )
+                own_cost[t][a] = (
+                    inputs * P("fabs", "operating_share", s, t) * (1 + P("fabs", "own_chip_overhead", s, t))
+                )
+                m = mix[t][a]
+                if m == 0:
+                    continue
+                w_chip[t] += m * w_a
                 p_chip[t] += m / interposers
-                h_chip[t] += m * P("accelerators", "hbm_capacity", s, t, 0, a)
+                h_chip[t] += m * h_a
 
-        W = list(W_own)
-        Pk, M = list(P_own), list(M_own)
+        def caps_of(
+            w: float,
+            pk: float,
+            hb: float,
+            t: int,
+            w_chip: list[float] = w_chip,
+            p_chip: list[float] = p_chip,
+            h_chip: list[float] = h_chip,
+        ) -> list[float]:
+            return [w / w_chip[t], pk / p_chip[t], hb / h_chip[t] if h_chip[t] > 0 else math.inf]
+
+        # §2: the programme's own chips come from its own lines only
+        own_made = [[0.0] * A for _ in range(Y)]
+        own_caps = [caps_of(W_own[t], P_own[t], M_own[t], t) for t in range(Y)]
+        for t in range(Y):
+            for a in range(A):
+                own_made[t][a] = mix[t][a] * min(own_caps[t])
+        W, Pk, M = list(W_own), list(P_own), list(M_own)
+        ex_caps = [[0.0, 0.0, 0.0] for _ in range(Y)]
+        industry = [[0.0] * A for _ in range(Y)]
         ex_added = {"fab": [0.0] * Y, "packaging": [0.0] * Y, "hbm": [0.0] * Y}
+        hist_last = int(lib.index[("datacentres", "ai_fleet", "ai_campus")][0][-1])
+        history = [
+            existing and (years[t] <= hist_last if scenario.history else years[t] < scenario.horizon.start)
+            for t in range(Y)
+        ]
+        fleet_before = 0.0
         if existing:
             y0 = lib.base_year("fabs", "existing_capacity")
             tw = regions.index("TW")
+            W_ex = [0.0] * Y
             for t in range(Y):
                 level = P("fabs", "existing_capacity", s, t)
                 g = P("fabs", "capacity_growth", s, t)
                 F = level * (1 + g) ** max(years[t] - y0, 0)
                 F_before = level * (1 + g) ** max(years[t] - 1 - y0, 0)
                 share = P("fabs", "ai_share", s, t)
-                W[t] += F * share
-                wafer_cap_r[t][tw] += F
+                W_ex[t] = (F + F_before) / 2 * share
+                wafer_cap_r[t][tw] += (F + F_before) / 2
                 ex_added["fab"][t] = max(F - F_before, 0.0) * share
-            for asset, table, lvl, grw, own, per_chip, total in (
-                ("packaging", "packaging", "existing_capacity", "capacity_growth", P_own, p_chip, Pk),
-                ("hbm", "hbm", "existing_supply", "supply_growth", M_own, h_chip, M),
+            flows: dict[str, list[float]] = {}
+            for asset, table, lvl, grw, per_chip in (
+                ("packaging", "packaging", "existing_capacity", "capacity_growth", p_chip),
+                ("hbm", "hbm", "existing_supply", "supply_growth", h_chip),
             ):
                 y0 = lib.base_year(table, lvl)
-                prev = None
+                pair = lib.series(table, lvl, [SINGLE[table]], np.array([years[0] - 1, years[0]]))[0][0]
+                before = P(table, lvl, s, 0) * (float(pair[0]) / float(pair[1]) if pair[1] > 0 else 1.0)
+                flow = [0.0] * Y
+                grown = 1.0
                 for t in range(Y):
-                    known = P(table, lvl, s, t)
+                    # the trend path: the series up to its last year, then each year's growth rate
+                    if years[t] > y0:
+                        grown *= 1 + P(table, grw, s, t)
+                    ceiling = P(table, lvl, s, t) * grown
                     if years[t] <= y0:
-                        cap = known
+                        cap = ceiling
                     else:
-                        if prev is None:
-                            prev = known  # the series held after its last year
-                        need = max(W[t] / w_chip[t] * per_chip[t] - own[t], 0.0)
-                        cap = min(max(prev, need), prev * (1 + P(table, grw, s, t)))
-                    if t == 0:
-                        # the capacity the year before the horizon: the library's own step from the
-                        # year before into the first year, applied to this sample's level (§6)
-                        pair = lib.series(table, lvl, [SINGLE[table]], np.array([years[0] - 1, years[0]]))[0][
-                            0
-                        ]
-                        before = known * (float(pair[0]) / float(pair[1]) if pair[1] > 0 else 1.0)
-                    else:
-                        before = prev
+                        # built as the AI wafers need it (packaging: so that the year's average
+                        # output meets the need), never shrinking, never above the trend path
+                        need = W_ex[t] / w_chip[t] * per_chip[t]
+                        wanted = 2 * need - before if asset == "packaging" else need
+                        cap = min(ceiling, max(before, wanted))
                     ex_added[asset][t] = max(cap - before, 0.0)
-                    total[t] += cap
-                    prev = cap
+                    # packaging is an end-of-year capacity: a year's output averages start and end
+                    flow[t] = (before + cap) / 2 if asset == "packaging" else cap
+                    before = cap
+                flows[asset] = flow
+            for t in range(Y):
+                ex_caps[t] = caps_of(W_ex[t], flows["packaging"][t], flows["hbm"][t], t)
+                W[t] += W_ex[t]
+                Pk[t] += flows["packaging"][t]
+                M[t] += flows["hbm"][t]
+            # the history: the fleet's growth plus the starting fleet's retirements, as chips of the mix
+            pair = lib.series("datacentres", "ai_fleet", ["ai_campus"], np.array([years[0] - 1, years[0]]))[
+                0
+            ][0]
+            fleet_before = P("datacentres", "ai_fleet", s, 0) * (
+                float(pair[0]) / float(pair[1]) if pair[1] > 0 else 1.0
+            )
+            lam0 = max(math.ceil(P("datacentres", "accelerator_lifetime", s, 0) - 1e-9), 1)
+            previous = fleet_before
+            h100 = accs.index("H100")
+            for t in range(Y):
+                now = P("datacentres", "ai_fleet", s, t)
+                shipped_h = max(now - previous + fleet_before / lam0, 0.0)
+                previous = now
+                per_chip = sum(mix[t][a] * P("accelerators", "flops_bf16", s, t, 0, a) for a in range(A)) / P(
+                    "accelerators", "flops_bf16", s, t, 0, h100
+                )
+                N = min(ex_caps[t])
+                for a in range(A):
+                    industry[t][a] = mix[t][a] * (shipped_h / per_chip if history[t] else N)
 
-        produced = [[0.0] * A for _ in range(Y)]
         for t in range(Y):
-            Nw = W[t] / w_chip[t]
-            Np = Pk[t] / p_chip[t]
-            Nh = M[t] / h_chip[t] if h_chip[t] > 0 else math.inf
-            caps = [Nw, Np, Nh]
-            N = min(caps)
-            k = caps.index(N)  # first of the minima
-            others = [c for j, c in enumerate(caps) if j != k]
+            caps = [own_caps[t][j] + ex_caps[t][j] for j in range(3)]
+            decide = ex_caps[t] if existing else own_caps[t]
+            N = min(decide)
+            k = decide.index(N)  # first of the minima
+            others = [c for j, c in enumerate(decide) if j != k]
             out["production_fragile"][s, t] = any(
                 abs(c - N) <= 1e-9 * max(abs(N), abs(c)) for c in others if math.isfinite(c)
             )
             out["production_cap"][s, t] = caps
             out["production_bottleneck"][s, t] = k
-            for a in range(A):
-                produced[t][a] = mix[t][a] * N
             out["wafers_ai"][s, t] = W[t]
             out["packaging_capacity"][s, t] = Pk[t]
             out["hbm_supply"][s, t] = M[t]
             for r in range(R):
                 out["wafer_capacity"][s, t, r] = wafer_cap_r[t][r]
-        out["accelerators_produced"][s] = produced
 
         # ------------------------------------------------------------------ §3 shipment
         D = [
-            [[produced[t][a] * q[t][r][a] + purchases[t][r][a] for a in range(A)] for r in range(R)]
+            [[own_made[t][a] * q[t][r][a] + purchases[t][r][a] for a in range(A)] for r in range(R)]
             for t in range(Y)
         ]
-        out["accelerators_shipped"][s] = D
+        own_D = [[[own_made[t][a] * q[t][r][a] for a in range(A)] for r in range(R)] for t in range(Y)]
+        supply_D = [[[industry[t][a] * q[t][r][a] for a in range(A)] for r in range(R)] for t in range(Y)]
+        shipped_ex = [[[0.0] * A for _ in range(R)] for _ in range(Y)]
 
         # ------------------------------------------------------------------ own campuses and plants
         C_own = [[0.0] * R for _ in range(Y)]
@@ -363,19 +423,24 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
         G_series = [[0.0] * R for _ in range(Y)]
         initial = [[0.0] * A for _ in range(R)]
         C_ex0 = [0.0] * R
+        inventory_months = P("datacentres", "inventory_months", s, 0)
+        value_loss = P("datacentres", "rental_price_decline", s, 0)
+        scale = fleet_before / sum(P.reg("existing_ai_fleet", s, 0, r) for r in range(R)) if existing else 0.0
         for r in range(R):
             if existing:
-                if "H100" in accs:
-                    initial[r][accs.index("H100")] = P.reg("existing_ai_fleet", s, 0, r)
+                # §4: the regional split of the fleet, scaled to the history's starting stock
+                initial[r][accs.index("H100")] = P.reg("existing_ai_fleet", s, 0, r) * scale
                 # §4: at least the capacity the existing fleet itself draws
                 fleet_power = sum(initial[r][a] * P("accelerators", "it_power", s, 0, r, a) for a in range(A))
-                C_ex0[r] = max(P.reg("existing_ai_dc_capacity", s, 0, r), fleet_power)
+                C_ex0[r] = max(P.reg("existing_ai_dc_capacity", s, 0, r) * scale, fleet_power)
             in_service = list(initial[r])
             queue = [0.0] * A
+            queue_value = [0.0] * A
             C_ex = C_ex0[r]
             G = C_ex * P("datacentres", "pue", s, 0, r)
             for t in range(Y):
                 pue = P("datacentres", "pue", s, t, r)
+                max_new = math.inf if history[t] else P.reg("max_new_power", s, t, r)
                 for a in range(A):
                     cohort = added[t - lam][r][a] if t - lam >= 0 else 0.0
                     out_a = cohort + (initial[r][a] / lam if t < lam else 0.0)
@@ -386,11 +451,26 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 cand = [queue[a] + D[t][r][a] for a in range(A)]
                 demand = sum(cand[a] * itp[a] for a in range(A))
                 own = C_own[t][r]
-                C_star = max(C_ex, used + demand - own) if existing else C_ex
                 F_own = sum(
                     plant[t][r][k] * P("power_sources", "firm_capacity_credit", s, t, r, k) for k in range(K)
                 )
-                G = G + min(max((own + C_star) * pue - F_own - G, 0.0), P.reg("max_new_power", s, t, r))
+                # §4 orders: after its history the industry ships what the most room can take, plus
+                # an inventory of inventory_months of that room
+                take = 1.0
+                if existing and not history[t]:
+                    free_most = max((F_own + G + max_new) / pue - used, 0.0)
+                    wanted = max(free_most * (1 + inventory_months) - demand, 0.0)
+                    offered = sum(supply_D[t][r][a] * itp[a] for a in range(A))
+                    take = min(wanted / offered, 1.0) if offered > 0 else 0.0
+                for a in range(A):
+                    shipped_ex[t][r][a] = supply_D[t][r][a] * take
+                    cand[a] += shipped_ex[t][r][a]
+                    queue_value[a] = queue_value[a] * (1 - value_loss) + (
+                        D[t][r][a] + shipped_ex[t][r][a]
+                    ) * P("accelerators", "price", s, t, r, a)
+                demand = sum(cand[a] * itp[a] for a in range(A))
+                C_star = max(C_ex, used + demand - own) if existing else C_ex
+                G = G + min(max((own + C_star) * pue - F_own - G, 0.0), max_new)
                 room_firm = (F_own + G) / pue
                 if existing:
                     C_ex = max(C_ex, min(C_star, room_firm - own))
@@ -398,15 +478,30 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 E = min(C, room_firm)
                 free = max(E - used, 0.0)
                 f = min(free / demand, 1.0) if demand > 0 else 0.0
+                f = 1.0 if f > 1.0 - 1e-12 else f  # room for all but rounding is room for all
                 for a in range(A):
                     new = cand[a] * f
                     added[t][r][a] = new
-                    queue[a] = cand[a] - new
+                    queue[a] = 0.0 if f >= 1.0 else cand[a] - new
+                    queue_value[a] *= 1 - f
                     in_service[a] += new
                     installed[t][r][a] = in_service[a]
                     out["accelerators_waiting"][s, t, r, a] = queue[a]
                 C_tot[t][r], C_ex_series[t][r], E_r[t][r], G_series[t][r] = C, C_ex, E, G
+                out["inventory_value"][s, t, r] = sum(queue_value)
                 out["firm_power"][s, t, r] = F_own + G
+        for t in range(Y):
+            for a in range(A):
+                out["accelerators_produced"][s, t, a] = own_made[t][a] + sum(
+                    shipped_ex[t][r][a] for r in range(R)
+                )
+                for r in range(R):
+                    out["accelerators_shipped"][s, t, r, a] = D[t][r][a] + shipped_ex[t][r][a]
+            made = sum(shipped_ex[t][r][a] for r in range(R) for a in range(A))
+            could = sum(industry[t])
+            if existing and not history[t] and made < could * (1 - 1e-9) - 1e-9:
+                out["production_bottleneck"][s, t] = 3  # orders
+                out["production_fragile"][s, t] = abs(made - could) <= 1e-6 * max(could, 1.0)
         out["accelerators_installed"][s] = installed
         out["accelerators_added"][s] = added
         out["dc_capacity"][s] = C_tot
@@ -512,8 +607,12 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 capex[t, r, ASSETS.index("power")] += (
                     (G_series[t][r] - g_prev) * P("power_sources", "capex", s, t, r, k_grid) * ccf
                 )
+                # §6: bought chips at the vendor's price, own-made ones at their cost, when shipped
                 capex[t, r, ASSETS.index("accelerator")] += sum(
-                    D[t][r][a] * P("accelerators", "price", s, t, r, a) for a in range(A)
+                    (D[t][r][a] - own_D[t][r][a] + shipped_ex[t][r][a])
+                    * P("accelerators", "price", s, t, r, a)
+                    + own_D[t][r][a] * own_cost[t][a]
+                    for a in range(A)
                 )
                 capex[t, r, ASSETS.index("network")] = capex[t, r, ASSETS.index("accelerator")] * P(
                     "datacentres", "network_capex_share", s, t, r
@@ -566,7 +665,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                     stuck_power += waiting
                 else:
                     stuck_dc += waiting
-            arrived = sum(D[t][r][a] for r in range(R) for a in range(A))
+            arrived = sum(D[t][r][a] + shipped_ex[t][r][a] for r in range(R) for a in range(A))
             threshold = 1e-6 * max(arrived, 1.0)
             total = stuck_power + stuck_dc
             near_threshold = abs(total - threshold) <= 1e-6 * threshold
@@ -575,7 +674,9 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 fragile = deploy_fragile or near_threshold or abs(stuck_power - stuck_dc) <= 1e-9 * total
             else:
                 code = int(out["production_bottleneck"][s, t])
+                code = 4 if code == 3 else code  # orders bind where power holds deployment back
                 fragile = near_threshold or bool(out["production_fragile"][s, t])
             out["bottleneck"][s, t] = code
             out["bottleneck_fragile"][s, t] = fragile
-    return out
+    # §1: the years stepped through before the horizon only set its starting stocks
+    return {name: values[:, axes.skip :] for name, values in out.items()}

@@ -16,11 +16,14 @@ from flopgrid.plan import PlanError, build, inputs, results, solve, to_scenario,
 from flopgrid.plan import model as plan_model
 
 #: Two regions of different cost of capital (JP at 3%, the US at the library's 7%), no stated discount
-#: rate, and a US limit on data centres that sends part of the plan to Japan.
+#: rate, and a US limit on data centres that sends part of the plan to Japan. One accelerator type:
+#: the simulator's chips.allocation (all that ``to_scenario`` can write) splits every type alike by
+#: region, while an unconstrained LP may send different types to different regions in one year.
 OVERRIDE: dict[str, Any] = {
     "name": "override",
     "existing_industry": False,
     "horizon": {"start": 2025, "end": 2030},
+    "chips": {"mix": {"Rubin": 1.0}},
     "parameters": {"regions": {"JP": {"cost_of_capital": 0.03}}},
     "planner": {
         # 20e6 in 2030 (was 10e6 before the roadmap): NextGen parts double compute per W by 2030, and the

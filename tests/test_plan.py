@@ -139,10 +139,13 @@ def test_bottlenecks_are_ranked_in_plain_words(hand_results: xr.Dataset) -> None
 
 # ----------------------------------------------------------------------------------- the round trip
 
+#: One accelerator type: the simulator's chips.allocation (all that to_scenario writes) splits every
+#: type alike by region, while the LP may send different types to different regions in one year.
 SMALL: dict[str, Any] = {
     "name": "small",
     "existing_industry": False,
     "horizon": {"start": 2025, "end": 2030},
+    "chips": {"mix": {"Rubin": 1.0}},
     "finance": {"discount_rate": "7%/year"},
     "planner": {
         # 20e6 in 2030 (10e6 before the roadmap's NextGen parts doubled compute per W by 2030): the US

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 import flopgrid
 from flopgrid.errors import ScenarioError
+from flopgrid.layout import history_years
+from flopgrid.library import load_library
 from flopgrid.simulate import prepare
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,22 +45,29 @@ def run(mapping: dict[str, Any], samples: int = 1, seed: int = 0) -> Any:
 
 
 def drawn_params(mapping: dict[str, Any], samples: int, seed: int) -> tuple[Any, Any]:
-    """The parameters simulate() used: same resolution, same draws in the same order."""
-    scenario, params, _ = prepare(mapping, samples=samples, seed=seed)
+    """The parameters simulate() used on the horizon's years: same resolution, same draws in the same
+    order (§0: a run with the existing industry steps through history before its horizon)."""
+    scenario, params, axes = prepare(mapping, samples=samples, seed=seed)
     for table, parameter in params.library.specs:
         if table != "macro":
             params.get(table, parameter)
-    return scenario, params
+    return scenario, params.from_year(axes.skip)
 
 
-def initial_fleet(ds: Any, scenario: Any, params: Any) -> np.ndarray:
-    """The fleet in service before the first year, (sample, region, accelerator) (§4)."""
+def initial_fleet(ds: Any, scenario: Any, mapping: dict[str, Any], samples: int, seed: int) -> np.ndarray:
+    """The fleet in service before the first year, (sample, region, accelerator) (§0, §4): without the
+    existing industry none; with it, the end of the year before the horizon, from the same run started
+    at the first history year (the same steps, so the same draws)."""
     shape = ds["accelerators_installed"].shape
-    out = np.zeros((shape[0], shape[2], shape[3]))
-    accs = list(ds.accelerator.values)
-    if scenario.existing_industry and "H100" in accs:
-        fleet = params.get("regions", "existing_ai_fleet")[:, 0, :, 0]  # (S|1, R)
-        out[:, :, accs.index("H100")] = fleet
+    if not scenario.existing_industry:
+        return np.zeros((shape[0], shape[2], shape[3]))
+    first, _ = history_years(load_library())
+    start = int(ds.year.values[0])
+    assert start > first, "the strategies' horizons start after the first history year"
+    earlier = copy.deepcopy(mapping)
+    earlier["horizon"]["start"] = first
+    history = flopgrid.simulate(earlier, samples=samples, seed=seed)
+    out: np.ndarray = history["accelerators_installed"].sel(year=start - 1).values
     return out
 
 
@@ -72,12 +81,12 @@ def close(a: np.ndarray, b: np.ndarray, name: str, atol_rel: float = 1e-12) -> N
 def test_fleet_accounting(case: tuple[dict[str, Any], int, int]) -> None:
     mapping, samples, seed = case
     ds = run(mapping, samples, seed)
-    scenario, params = drawn_params(mapping, samples, seed)
+    scenario, _ = drawn_params(mapping, samples, seed)
     inst = ds["accelerators_installed"].values
     added = ds["accelerators_added"].values
     retired = ds["accelerators_retired"].values
     shipped = ds["accelerators_shipped"].values
-    initial = initial_fleet(ds, scenario, params)
+    initial = initial_fleet(ds, scenario, mapping, samples, seed)
     previous = np.concatenate([initial[:, None], inst[:, :-1]], axis=1)
     # stock-flow identity: installed(t) = installed(t-1) + added(t) - retired(t)
     close(inst, previous + added - retired, "installed(t) = installed(t-1) + added - retired")
@@ -118,7 +127,7 @@ def test_energy_identities(case: tuple[dict[str, Any], int, int]) -> None:
     ds = run(mapping, samples, seed)
     scenario, params = drawn_params(mapping, samples, seed)
     inst = ds["accelerators_installed"].values
-    initial = initial_fleet(ds, scenario, params)
+    initial = initial_fleet(ds, scenario, mapping, samples, seed)
     previous = np.concatenate([initial[:, None], inst[:, :-1]], axis=1)
     average = (previous + inst) / 2
     it_power = params.get("accelerators", "it_power")  # (S|1, Y, R|1, A)

@@ -36,6 +36,7 @@ ATOL = {
     "emissions": 1e-3,
     "water": 1e-6,
     "capex": 1e-2,
+    "inventory_value": 1e-2,
     "opex": 1e-2,  # USD
     "h100e": 1e-6,
     "flops": 1e3,
@@ -56,6 +57,7 @@ COMPARED = [
     "accelerators_added",
     "accelerators_retired",
     "accelerators_waiting",
+    "inventory_value",
     "dc_capacity",
     "dc_energised",
     "grid_connection",

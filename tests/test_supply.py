@@ -47,15 +47,17 @@ def test_production_is_the_least_cap_for_a_mix() -> None:
     assert supply.CAPS[int(bottleneck[0, 0])] == "packaging"
 
 
-def test_ramp_and_follow_demand() -> None:
+def test_ramp_and_own_trends() -> None:
     level = supply.ramp(np.array([-0.5, 0.0, 1.0, 2.0, 7.0]), 0.3, 0.7, 1.0)
     np.testing.assert_allclose(level, [0, 0.3, 0.7, 1.0, 1.0])
-    years = np.array([2025, 2026, 2027, 2028])
-    known = np.array([[100.0, 100.0, 100.0, 100.0]])
-    need = np.array([[0.0, 50.0, 180.0, 400.0]])
-    cap = supply.follow_demand(known, np.array([[0.5]]), need, years, last_data_year=2025)
-    # 2025 is data; then never shrinks, grows to the need but at most 50% a year.
-    np.testing.assert_allclose(cap[0], [100, 100, 150, 225])
+    years = np.array([2024, 2025, 2026, 2027, 2028])
+    known = np.array([[40.0, 100.0, 100.0, 100.0, 100.0]])
+    growth = np.array([[0.9, 0.9, 0.5, 0.2, 0.1]])
+    cap = supply.compound(known, growth, years, last_data_year=2025)
+    # The data to 2025, then each year's own rate on the year before (whatever is needed).
+    np.testing.assert_allclose(cap[0], [40, 100, 150, 180, 198])
+    # A year's output from end-of-year levels: the average of its start and end.
+    np.testing.assert_allclose(supply.over_year(cap, np.array([[20.0]]))[0], [30, 70, 125, 165, 189])
 
 
 def test_one_fab_through_the_simulator() -> None:

@@ -29,6 +29,21 @@ class Axes:
     regions: list[str]
     accelerators: list[str]
     sources: list[str]
+    #: Years stepped through before the horizon (history), at the front of ``years``; Results hold
+    #: ``years[skip:]``.
+    skip: int = 0
+
+    @property
+    def horizon(self) -> np.ndarray:
+        """The horizon's years (those the Results hold)."""
+        out: np.ndarray = self.years[self.skip :]
+        return out
+
+
+def history_years(library: Library) -> tuple[int, int]:
+    """The first year stepped through and the last data year of the existing industry's history
+    (:meth:`flopgrid.library.Library.history_years`)."""
+    return library.history_years()
 
 
 #: The vendor of each named accelerator of the library (the ``macro`` table's ``compute_share`` items).
@@ -87,6 +102,13 @@ def axes_for(scenario: Scenario, library: Library) -> Axes:
     With the existing industry every region is modelled; otherwise only those the scenario names.
     """
     years = np.array(scenario.years)
+    skip = 0
+    if scenario.existing_industry:
+        # The industry's stocks at the start of any horizon come from stepping through history from
+        # the first history year, so that every start year carries the same stocks (docs/model.md §1).
+        first, _ = history_years(library)
+        skip = max(int(years[0]) - first, 0)
+        years = np.arange(int(years[0]) - skip, int(years[-1]) + 1)
     b = scenario.builds
     all_regions = library.ids("regions")
     named = [
@@ -107,7 +129,7 @@ def axes_for(scenario: Scenario, library: Library) -> Axes:
         chips.append(REFERENCE_ACCELERATOR)
     accelerators = used_items(chips, library.ids("accelerators"))
     sources = used_items(["grid", *(p.source for p in b.power)], library.ids("power_sources"))
-    return Axes(years, regions, accelerators, sources)
+    return Axes(years, regions, accelerators, sources, skip)
 
 
 def build_arrays(

@@ -197,6 +197,28 @@ class ParameterSet:
             _cache=sliced,
         )
 
+    def from_year(self, index: int) -> ParameterSet:
+        """The same parameters from the ``index``-th year on (the horizon of a run that stepped
+        through history): every array that varies by year is sliced, none is redrawn."""
+        if index == 0:
+            return self
+        for table, parameter in self.library.specs:
+            if table != "macro":
+                self.get(table, parameter)
+        sliced = {key: arr[:, index:] if arr.shape[1] > 1 else arr for key, arr in self._cache.items()}
+        return ParameterSet(
+            self.library,
+            self.years[index:],
+            self.regions,
+            self.items,
+            self.overrides,
+            samples=self.samples,
+            design=self.design,
+            uniforms=self.uniforms,
+            start=self.start,
+            _cache=sliced,
+        )
+
     def missing(self, table: str, parameter: str) -> list[str]:
         """Items of ``table`` that have no value for ``parameter``."""
         arr = self.base(table, parameter)[0]

@@ -73,6 +73,12 @@ def most_frequent_first(var: xr.DataArray) -> str:
     return str(meanings[int(np.bincount(codes, minlength=len(meanings)).argmax())])
 
 
+def most_frequent(labels: np.ndarray) -> str:
+    """The most frequent of some labels (the first of the most frequent on ties)."""
+    values, counts = np.unique(labels, return_counts=True)
+    return str(values[int(np.argmax(counts))])
+
+
 def decode(var: xr.DataArray) -> xr.DataArray:
     """Turn a flag-coded variable (``flag_meanings``) into labels."""
     meanings = np.array(var.attrs["flag_meanings"].split())
@@ -127,7 +133,33 @@ class ResultsAccessor:
                 frame[f"{v.summary} [{v.display_unit}]"] = series.values[0]
         if "bottleneck" in ds:
             frame["bottleneck"] = self.bottlenecks()["bottleneck"].values
+        if "production_bottleneck" in ds and ds.attrs.get("engine") != "plan":
+            # What limits production (a supply cap, or the existing industry's orders).
+            frame["supply limit"] = [
+                most_frequent(labels) for labels in decode(ds["production_bottleneck"]).values.T
+            ]
         return frame
+
+    def idle_fabs(self, below: float = 0.5) -> str | None:
+        """A sentence where the programme's own fabs make chips from less than ``below`` of their AI
+        wafers in some year (median over samples), naming the input that leaves them idle; else None."""
+        ds = self._ds
+        if "own_wafer_use" not in ds or "own_production_bottleneck" not in ds:
+            return None
+        wafers = ds["wafers_ai"].median("sample").values
+        use = ds["own_wafer_use"].median("sample").values
+        running = np.flatnonzero((use > 0) | (wafers > 0))
+        idle = [t for t in running if use[t] < below]
+        if not len(running) or not idle:
+            return None
+        worst = min(idle, key=lambda t: use[t])
+        label = most_frequent(decode(ds["own_production_bottleneck"]).values[:, worst])
+        cause = {"packaging": "packaging (CoWoS)", "hbm": "HBM", "wafers": "wafers"}.get(label, label)
+        years = ds.year.values
+        return (
+            f"own fabs at {use[worst]:.0%} of their AI wafers in {int(years[worst])} "
+            f"({len(idle)} of {len(running)} years below {below:.0%}): {cause} caps their output"
+        )
 
     def bottlenecks(self) -> pd.DataFrame:
         """The binding constraint per year: label and the share of samples in which it binds.

@@ -36,7 +36,7 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
         "valid": True,
         "file": loaded.source_file,
         "hash": loaded.content_hash(),
-        "years": [int(axes.years[0]), int(axes.years[-1])],
+        "years": [int(axes.horizon[0]), int(axes.horizon[-1])],
         "regions": axes.regions,
         "accelerators": axes.accelerators,
         "sources": axes.sources,
@@ -47,7 +47,7 @@ def check(scenario: ScenarioArg = None, as_json: JsonOpt = False) -> None:
         return
     out.print(f"[bold green]valid[/]: {loaded.source_file or loaded.name} (hash {info['hash']})")
     out.print(
-        f"horizon {axes.years[0]}–{axes.years[-1]}; existing industry: "
+        f"horizon {axes.horizon[0]}–{axes.horizon[-1]}; existing industry: "
         f"{'modelled' if loaded.existing_industry else 'not modelled (programme only)'}"
     )
     out.print(f"regions: {', '.join(axes.regions)}")

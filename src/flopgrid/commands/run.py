@@ -154,6 +154,9 @@ def run(
     print_common(results.flopgrid.common(), samples)
     if central["note"]:
         out.print(central["note"], style="yellow", markup=False)
+    idle = results.flopgrid.idle_fabs()
+    if idle is not None:
+        out.print(idle)
     _print_answers(answers)
     if output is not None:
         out.print(f"results saved to {output}")

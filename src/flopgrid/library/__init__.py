@@ -36,6 +36,9 @@ TABLES = (
 )
 COLUMNS = ["id", "parameter", "value", "unit", "year", "low", "high", "source", "note"]
 SCHEMA_COLUMNS = ["table", "parameter", "unit", "bounds", "regional", "description"]
+#: The series the existing industry's history is read from: the world's AI fleet at the end of each
+#: data year, ``(table, parameter, item)``.
+HISTORY = ("datacentres", "ai_fleet", "ai_campus")
 
 #: What each ``bounds`` keyword of parameters.csv admits: (lowest, highest), inclusive.
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -129,6 +132,13 @@ class Library:
             for k, column in enumerate(columns):
                 out[k, i] = np.interp(years, at, column)
         return out[0], out[1], out[2]
+
+    def history_years(self) -> tuple[int, int]:
+        """The first year a run with the existing industry steps through (the year after the first
+        year of the world fleet series, ``HISTORY``, whose end is the starting stock) and the series'
+        last data year."""
+        at = self.index[HISTORY][0]
+        return int(at[0]) + 1, int(at[-1])
 
     def base_year(self, table: str, parameter: str) -> float:
         """The latest year given for a parameter (the year existing capacities refer to)."""

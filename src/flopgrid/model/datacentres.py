@@ -14,6 +14,10 @@ One yearly recurrence, per sample and region (vectorised over both):
 5. Accelerators delivered (this year's and those still waiting) are installed while energised capacity
    has room, each needing its all-in IT power. When room is short every type is installed in the same
    proportion and the rest waits for a later year.
+6. Orders (the existing industry after its history): the industry ships, at most its supply, what the
+   most room the year can energise takes beyond the chips already delivered, plus an inventory of
+   ``inventory`` years of that room. Chips waiting are inventory; its value falls by ``value_loss`` a
+   year.
 """
 
 from __future__ import annotations
@@ -65,6 +69,19 @@ class Deployment:
     dc_existing: np.ndarray  # of which the existing industry's
     grid: np.ndarray  # grid connection
     energised: np.ndarray  # IT capacity energised
+    ordered: np.ndarray  # the existing industry's supply shipped (what was ordered of it)
+    inventory_value: np.ndarray  # (sample, year, region) USD: value of the chips waiting
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The existing industry's supply and how it is ordered (step 6 of the recurrence)."""
+
+    supply: np.ndarray  # (sample|1, year, region, accelerator): what it could ship
+    ordered: np.ndarray  # (year,) bool: years it ships only what is ordered (else all of its supply)
+    inventory: np.ndarray  # (sample|1,) years of the year's room ordered beyond it
+    price: np.ndarray  # (sample|1, year, 1, accelerator) USD a chip, for the inventory's value
+    value_loss: np.ndarray  # (sample|1,) share of the inventory's value lost a year
 
 
 def deploy(
@@ -78,6 +95,7 @@ def deploy(
     initial: np.ndarray,
     existing_dc: np.ndarray | None,
     refresh: bool = False,
+    orders: Orders | None = None,
 ) -> Deployment:
     """Run the deployment recurrence.
 
@@ -104,6 +122,9 @@ def deploy(
         the existing industry is not modelled (then only the scenario's campuses exist).
     refresh
         Replace every retired accelerator by a new one of the same type, delivered the year it retires.
+    orders
+        The existing industry's supply that ships only as ordered, and the value of the chips; None:
+        no orders (every arrival ships) and no inventory value.
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
     life = np.broadcast_to(whole_life(lifetime), (n_samples,))
@@ -111,7 +132,11 @@ def deploy(
     # Year-major while stepping (each year's slice is contiguous), sample-major on return.
     by_year = (n_years, n_samples, *arrivals.shape[2:])
     added, retired, installed, waiting = (np.zeros(by_year) for _ in range(4))
-    dc_capacity, dc_existing, grid, energised = (np.zeros((n_years, n_samples, n_regions)) for _ in range(4))
+    dc_capacity, dc_existing, grid, energised, value = (
+        np.zeros((n_years, n_samples, n_regions)) for _ in range(5)
+    )
+    ordered = np.zeros(by_year)
+    queue_value = np.zeros((n_samples, *arrivals.shape[2:]))
 
     initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
     in_service = initial.astype(float).copy()
@@ -135,6 +160,24 @@ def deploy(
         candidates = queue + arrivals[:, t] + (out if refresh else 0.0)
         demand = dot_last(candidates, power)
         own = planned[:, t]
+        if orders is not None:
+            shipped = orders.supply[:, t]
+            if orders.ordered[t]:
+                # The most room the year can energise: firm power with the year's most new grid.
+                most = (own_firm[:, t] + connected + max_new_grid[:, t]) / pue[:, t]
+                free_most = np.maximum(most - used, 0.0)
+                wanted_w = np.maximum(free_most * (1.0 + orders.inventory[:, None]) - demand, 0.0)
+                offered = dot_last(shipped, power)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    take = np.where(offered > 0, np.minimum(wanted_w / offered, 1.0), 0.0)
+                shipped = shipped * take[..., None]
+            ordered[t] = shipped
+            candidates = candidates + shipped
+            demand = demand + dot_last(shipped, power)
+            queue_value = (
+                queue_value * (1.0 - orders.value_loss[:, None, None])
+                + (arrivals[:, t] + shipped) * orders.price[:, t]
+            )
         wanted = np.maximum(industry, used + demand - own) if follow else industry
         shortfall = np.maximum((own + wanted) * pue[:, t] - own_firm[:, t] - connected, 0.0)
         connected = connected + np.minimum(shortfall, max_new_grid[:, t])
@@ -147,14 +190,32 @@ def deploy(
         free = np.maximum(room - used, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(demand > 0, np.minimum(free / demand, 1.0), 0.0)
+        # Room for all but rounding is room for all.
+        share = np.where(share > 1.0 - 1e-12, 1.0, share)
         new = candidates * share[..., None]
-        queue = candidates - new
+        # What is left of chips all installed is rounding, not chips.
+        queue = np.where(share[..., None] >= 1.0, 0.0, candidates - new)
+        queue_value = queue_value * (1.0 - share[..., None])
         in_service = in_service + new
 
         added[t], retired[t], installed[t], waiting[t] = new, out, in_service, queue
         dc_capacity[t], dc_existing[t], grid[t], energised[t] = capacity, industry, connected, room
-    added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised = (
+        value[t] = queue_value.sum(axis=-1)
+    added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised, ordered, value = (
         np.ascontiguousarray(np.moveaxis(a, 0, 1))
-        for a in (added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised)
+        for a in (
+            added,
+            retired,
+            installed,
+            waiting,
+            dc_capacity,
+            dc_existing,
+            grid,
+            energised,
+            ordered,
+            value,
+        )
     )
-    return Deployment(installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised)
+    return Deployment(
+        installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised, ordered, value
+    )

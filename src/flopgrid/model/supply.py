@@ -15,6 +15,8 @@ from flopgrid.model import dot_last
 
 #: The three production caps, in the order of the ``cap`` axis and of the bottleneck codes.
 CAPS = ("wafers", "packaging", "hbm")
+#: What can bind production: the caps, then the existing industry's orders (what can be deployed).
+LIMITS = (*CAPS, "orders")
 
 
 def gross_dies_per_wafer(die_area: np.ndarray | float, wafer_diameter: np.ndarray | float) -> np.ndarray:
@@ -67,35 +69,121 @@ def trend(level: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_ye
     return level * (1.0 + growth) ** ahead
 
 
-def follow_demand(
-    known: np.ndarray, growth: np.ndarray, need: np.ndarray, years: np.ndarray, last_data_year: float
-) -> np.ndarray:
-    """Capacity that grows only as needed, at most by ``growth`` a year.
+def compound(known: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float) -> np.ndarray:
+    """Existing capacity on its own trend: the library's series up to its last year, then growing each
+    year at that year's rate, ``cap(t) = cap(t − 1) · (1 + growth(t))`` (the rate may change by year).
 
-    Up to the library's last data year the capacity is what the data say (``known``); after it,
-    ``cap(t) = min(max(cap(t-1), need(t)), cap(t-1) · (1 + growth))``: never shrinking, never growing
-    faster than the trend rate, and never built beyond what is needed.
+    Examples
+    --------
+    >>> compound(np.array([[10.0, 20.0, 20.0, 20.0]]), np.array([[0.5, 0.5, 0.5, 0.1]]),
+    ...          np.array([2024, 2025, 2026, 2027]), 2025).tolist()
+    [[10.0, 20.0, 30.0, 33.0]]
+    """
+    factor = np.where(np.asarray(years)[None, :] > last_data_year, 1.0 + growth, 1.0)
+    out: np.ndarray = known * np.cumprod(
+        np.broadcast_to(factor, np.broadcast_shapes(known.shape, factor.shape)), axis=1
+    )
+    return out
+
+
+def follow_need(
+    ceiling: np.ndarray,
+    need: np.ndarray,
+    before: np.ndarray,
+    years: np.ndarray,
+    last_data_year: float,
+    averaged: bool,
+) -> np.ndarray:
+    """Capacity that grows on its own trend but is not built beyond what is needed.
+
+    Up to the library's last data year the capacity is the series (``ceiling`` there); after it,
+    ``L(t) = min(ceiling(t), max(L(t − 1), need'(t)))``: never shrinking, never above its trend path,
+    so that it binds when its trend is slower than the need. ``need'`` is the need itself for a
+    capacity that is a year's output, and ``2 · need − L(t − 1)`` for an end-of-year level whose
+    year's output is the average of its start and end (:func:`over_year`).
 
     Parameters
     ----------
-    known
-        The library's series, ``(sample|1, year)``.
-    growth
-        Most growth a year, ``(sample|1, year)``.
+    ceiling
+        The trend path (:func:`compound`), ``(sample|1, year)``.
     need
-        Capacity needed, ``(sample, year)``.
+        Output needed in each year, ``(sample|1, year)``.
+    before
+        The level the year before the first, ``(sample|1, 1)``.
+    averaged
+        Whether a year's output is the average of the level at its start and end.
+
+    Examples
+    --------
+    >>> follow_need(np.array([[10.0, 15.0, 30.0]]), np.array([[0.0, 20.0, 12.0]]), np.array([[10.0]]),
+    ...             np.array([2025, 2026, 2027]), 2025, False).tolist()
+    [[10.0, 15.0, 15.0]]
     """
-    known, growth, need = np.broadcast_arrays(known, growth, need)
-    cap = np.zeros(known.shape)
-    previous = known[:, 0]
-    for t in range(known.shape[1]):
+    ceiling, need = np.broadcast_arrays(ceiling, need)
+    out = np.zeros(ceiling.shape)
+    previous = np.broadcast_to(before[:, 0], ceiling.shape[:1])
+    for t in range(ceiling.shape[1]):
         if years[t] <= last_data_year:
-            level = known[:, t]
+            level = ceiling[:, t]
         else:
-            level = np.minimum(np.maximum(previous, need[:, t]), previous * (1.0 + growth[:, t]))
-        cap[:, t] = level
+            wanted = 2 * need[:, t] - previous if averaged else need[:, t]
+            level = np.minimum(ceiling[:, t], np.maximum(previous, wanted))
+        out[:, t] = level
         previous = level
-    return cap
+    return out
+
+
+def over_year(level: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Output over a year from capacity levels at the end of each year: the average of the level at
+    the start (the end of the year before; ``before`` for the first year) and at the end, along axis 1.
+
+    Examples
+    --------
+    >>> over_year(np.array([[35.0, 75.0]]), np.array([[15.0]])).tolist()
+    [[25.0, 55.0]]
+    """
+    previous = np.concatenate([np.broadcast_to(before, (level.shape[0], 1)), level[:, :-1]], axis=1)
+    out: np.ndarray = (previous + level) / 2
+    return out
+
+
+def per_type(
+    good_dies: np.ndarray,
+    dies_per_package: np.ndarray,
+    packages_per_wafer: np.ndarray,
+    hbm_per_package: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logic wafers, interposer wafers and GB of HBM per accelerator of each type (broadcast shapes)."""
+    return dies_per_package / good_dies, 1.0 / packages_per_wafer, hbm_per_package
+
+
+def own_chip_cost(
+    needs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    wafer_cost: np.ndarray,
+    interposer_cost: np.ndarray,
+    hbm_price: np.ndarray,
+    operating_share: np.ndarray,
+    overhead: np.ndarray,
+) -> np.ndarray:
+    """Cost of an accelerator made in a programme's own fabs, packaging and HBM lines, USD a chip.
+
+    The lines' capital is the programme's own capex, so each input costs only its operating share of
+    its market price; test, assembly and board add ``overhead`` (a share):
+    ``(w · wafer_cost + p · interposer_cost + h · hbm_price) · operating_share · (1 + overhead)``.
+
+    Parameters
+    ----------
+    needs
+        Logic wafers, interposer wafers and GB of HBM per chip (:func:`per_type`).
+    wafer_cost, interposer_cost, hbm_price
+        Market prices of a logic wafer, an interposer wafer and a GB of HBM.
+    operating_share, overhead
+        Share of a market price that is operating cost; test and assembly as a share of the inputs.
+    """
+    wafers, interposers, hbm = needs
+    inputs = wafers * wafer_cost + interposers * interposer_cost + hbm * hbm_price
+    out: np.ndarray = inputs * operating_share * (1.0 + overhead)
+    return out
 
 
 def per_chip(

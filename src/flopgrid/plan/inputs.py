@@ -206,7 +206,22 @@ def inputs(
     ds["chip_power"] = da(p("accelerators", "it_power"), y_acc, ia)
     ds["chip_flops"] = flops
     ds["chip_h100e"] = flops / reference
-    ds["chip_price"] = da(p("accelerators", "price"), ("year", "region", "accelerator"), ia)
+    # Every planned chip is made by the plan's own fabs, packaging and HBM lines, whose capital is the
+    # plan's capex: a chip costs the operating share of its inputs, not the vendor's price (§6).
+    own_cost = supply.own_chip_cost(
+        supply.per_type(
+            good,
+            p("accelerators", "dies_per_package")[:, :, 0, :],
+            per_wafer,
+            p("accelerators", "hbm_capacity")[:, :, 0, :],
+        ),
+        p("fabs", "wafer_cost")[:, :, 0, :],
+        p("packaging", "interposer_cost")[:, :, 0, :],
+        p("hbm", "price")[:, :, 0, :],
+        p("fabs", "operating_share")[:, :, 0, :],
+        p("fabs", "own_chip_overhead")[:, :, 0, :],
+    )
+    ds["chip_price"] = da(own_cost[:, :, None, :], ("year", "region", "accelerator"), ia)
     ds["allowed"] = (("year", "region", "accelerator"), allowed)
     ds["mix"] = (y_acc, mix)
 

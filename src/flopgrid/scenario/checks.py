@@ -125,11 +125,14 @@ def check_names(
         if steps is None:
             continue
         by_year = all(isinstance(k, int) for k in getattr(scenario.chips, field))
+        # With the existing industry the run steps through history before its horizon: shares may
+        # be given for those years too.
+        first = library.history_years()[0] if scenario.existing_industry else years[0]
         for year, mapping in steps.items():
             yloc: tuple[Any, ...] = ("chips", field, year) if by_year else ("chips", field)
             # A step after the horizon's end never applies, and is allowed: a roadmap of steps (the
             # reference's NextGen generations to 2040) serves any horizon, e.g. validation's to 2030.
-            if by_year and year <= years[-1]:
+            if by_year and year <= years[-1] and not first <= year < years[0]:
                 check_year(yloc, year, f"{field} year")
             for name in mapping:
                 check((*yloc, name), name, choices, kind)

@@ -410,6 +410,9 @@ class Scenario(_Strict):
     description: str = ""
     horizon: Horizon = Horizon()
     existing_industry: bool = True
+    #: False: after the start year the existing industry follows the model from supply-chain inputs
+    #: only, as in the backtest; true: it follows the library's history up to the last data year.
+    history: bool = True
     parameters: dict[str, dict[str, Any]] = {}
     chips: Chips = Chips()
     builds: Builds = Builds()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from flopgrid.layout import Axes, axes_for
 from flopgrid.library import load_library
 from flopgrid.model import power, supply
 from flopgrid.model.finance import ASSETS
+from flopgrid.model.market import fall_year
 from flopgrid.parameters import ParameterSet, design_for
 from flopgrid.scenario import Scenario, load_scenario, resolve_overrides
 from flopgrid.simulate.finance import finance_stage
@@ -29,6 +31,7 @@ from flopgrid.simulate.stages import (
     energy_stage,
     money_stage,
     operations_stage,
+    production_limit,
     supply_stage,
 )
 from flopgrid.simulate.variables import FINANCE_VARIABLES, FINANCING, FLAGS, VARIABLES
@@ -43,29 +46,35 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = True) -> dict[str, np.ndarray]:
-    """Run every stage on one block of samples; returns the arrays named in ``VARIABLES`` (without the
-    Money stage's when ``money`` is false)."""
+    """Run every stage on one block of samples from the first stepped year; returns the arrays named
+    in ``VARIABLES`` for the horizon's years (without the Money stage's when ``money`` is false)."""
     s = supply_stage(scenario, params, axes)
-    d = deployment_stage(scenario, params, axes, s.produced)
+    d = deployment_stage(scenario, params, axes, s)
     e = energy_stage(params, axes, d, scenario.emissions.basis)
     capex, opex = money_stage(scenario, params, axes, s, d, e)
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
+    produced = s.own + fleet.ordered.sum(axis=2)
+    production = production_limit(s, fleet.ordered)
     utilisation = scenario.finance.revenue.utilisation
+    # The market clears from the first stepped year, so retirements carry the history's state.
     market = market_stage(params, axes, fleet.installed, d.initial, utilisation) if money else {}
-    return {
+    out = {
         "wafers_ai": s.wafers_ai,
         "wafer_capacity": s.wafer_capacity,
         "packaging_capacity": s.packaging,
         "hbm_supply": s.hbm,
         "production_cap": s.caps,
-        "production_bottleneck": s.bottleneck.astype(np.int8),
-        "accelerators_produced": s.produced,
+        "production_bottleneck": production.astype(np.int8),
+        "own_wafer_use": s.own_wafer_use,
+        "own_production_bottleneck": s.own_limit.astype(np.int8),
+        "accelerators_produced": produced,
         "accelerators_shipped": d.arrivals,
         "accelerators_installed": fleet.installed,
         "accelerators_added": fleet.added,
         "accelerators_retired": fleet.retired,
         "accelerators_waiting": fleet.waiting,
+        "inventory_value": fleet.inventory_value,
         **operations,
         "dc_capacity": fleet.dc_capacity,
         "dc_energised": fleet.energised,
@@ -81,14 +90,32 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
         "water": e.water,
         "capex": capex,
         "opex": opex,
-        "bottleneck": bottleneck_stage(scenario, d, s.bottleneck),
+        "bottleneck": bottleneck_stage(scenario, d, production),
         **market,
-        **(
-            finance_stage(scenario, params, axes, d, capex, opex, operations["flops_peak"], market)
-            if money
-            else {}
-        ),
     }
+    # The years stepped through before the horizon set its starting stocks; the Results and the money
+    # (outlays before the horizon are sunk) are the horizon's.
+    k = axes.skip
+    out = {name: a[:, k:] if VARIABLES[name].dims[:1] == ("year",) else a for name, a in out.items()}
+    if money:
+        horizon = replace(axes, years=axes.horizon, skip=0)
+        before = replace(d, initial=fleet.installed[:, k - 1]) if k else d
+        # The fall of the price is counted from the horizon's first year, as the rest of its figures.
+        out["price_fall_year"] = fall_year(out["market_price_per_1e21_flop"], horizon.years)
+        sold = {name: out[name] for name in market}
+        out.update(
+            finance_stage(
+                scenario,
+                params.from_year(k),
+                horizon,
+                before,
+                out["capex"],
+                out["opex"],
+                out["flops_peak"],
+                sold,
+            )
+        )
+    return out
 
 
 def prepare(
@@ -239,7 +266,7 @@ def _execute(
     starts = list(range(0, samples, size))
     coords: dict[str, Any] = {
         "sample": sample_ids,
-        "year": axes.years,
+        "year": axes.horizon,
         "region": axes.regions,
         "accelerator": axes.accelerators,
         "source": axes.sources,

@@ -15,9 +15,11 @@ from flopgrid.layout import (
     Axes,
     allocation,
     build_arrays,
+    history_years,
     mix_by_year,
     purchases,
 )
+from flopgrid.library import HISTORY
 from flopgrid.model import builds as bld
 from flopgrid.model import datacentres, dot_last, finance, power, supply
 from flopgrid.model.builds import BuildArrays
@@ -71,13 +73,32 @@ class Supply:
     wafer_capacity: np.ndarray  # (sample|1, year, region)
     packaging: np.ndarray  # (sample|1, year)
     hbm: np.ndarray  # (sample|1, year)
-    produced: np.ndarray  # (sample, year, accelerator)
+    own: np.ndarray  # (sample, year, accelerator): made by the programme's own fabs, packaging and HBM
+    own_cost: np.ndarray  # (sample|1, year, accelerator): USD an own-made chip costs
+    own_wafer_use: np.ndarray  # (sample, year): share of the own fabs' AI wafers that make chips
+    own_limit: np.ndarray  # (sample, year): index into CAPS of what binds the programme's own output
+    industry: np.ndarray  # (sample, year, accelerator): what the existing industry can make
+    history: np.ndarray  # (year,) bool: years the existing industry ships its history
+    fleet_before: np.ndarray  # (sample|1,) H100e: the world's fleet before the first year
     caps: np.ndarray  # (sample, year, cap)
     bottleneck: np.ndarray  # (sample, year)
     existing_added: dict[str, np.ndarray]  # asset → capacity the existing industry added, (sample, year)
     fabs: Construction
     packaging_lines: Construction
     hbm_lines: Construction
+
+
+def history_mask(scenario: Scenario, params: ParameterSet, axes: Axes) -> np.ndarray:
+    """Years the existing industry ships its history: up to the last data year, or (``history:
+    false``) only the years stepped through before the horizon."""
+    _, last = history_years(params.library)
+    if not scenario.existing_industry:
+        return np.zeros(len(axes.years), dtype=bool)
+    if scenario.history:
+        out: np.ndarray = axes.years <= last
+        return out
+    before: np.ndarray = axes.years < axes.horizon[0]
+    return before
 
 
 def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply:
@@ -91,10 +112,10 @@ def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply
     ramps = (bld.at_start(p("fabs", f"ramp_year{k}"), axes.years, fabs.builds)[:, None, :] for k in (1, 2, 3))
     fab_output = supply.ramp(fabs.online, *ramps) * fabs.builds.size  # (S, Y, B) wafers a year
     ai_share = np.array([x.ai_share for x in b.fabs])
-    wafers_ai = dot_last(fab_output, ai_share) if b.fabs else np.zeros((1, n_y))
+    own_wafers = dot_last(fab_output, ai_share) if b.fabs else np.zeros((1, n_y))
     wafer_capacity = bld.to_regions(fab_output, fabs.builds, n_r) if b.fabs else np.zeros((1, n_y, n_r))
-    packaging = dot_last(packaging_lines.capacity()) if b.packaging else np.zeros((1, n_y))
-    hbm = dot_last(hbm_lines.capacity()) if b.hbm else np.zeros((1, n_y))
+    own_packaging = dot_last(packaging_lines.capacity()) if b.packaging else np.zeros((1, n_y))
+    own_hbm = dot_last(hbm_lines.capacity()) if b.hbm else np.zeros((1, n_y))
 
     mix = mix_by_year(scenario, lib, axes)[None]
     diameter = p("fabs", "wafer_diameter")[:, :, 0, :]
@@ -102,55 +123,91 @@ def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply
         p("accelerators", "logic_die_area")[:, :, 0, :], p("fabs", "defect_density")[:, :, 0, :], diameter
     )
     per_wafer = supply.gross_dies_per_wafer(p("accelerators", "interposer_area")[:, :, 0, :], diameter)
-    needs = supply.per_chip(
-        mix,
+    by_type = supply.per_type(
         good_dies,
         p("accelerators", "dies_per_package")[:, :, 0, :],
         per_wafer,
         p("accelerators", "hbm_capacity")[:, :, 0, :],
     )
+    needs = (dot_last(mix, by_type[0]), dot_last(mix, by_type[1]), dot_last(mix, by_type[2]))
+    own_cost = supply.own_chip_cost(
+        by_type,
+        p("fabs", "wafer_cost")[:, :, 0, :],
+        p("packaging", "interposer_cost")[:, :, 0, :],
+        p("hbm", "price")[:, :, 0, :],
+        p("fabs", "operating_share")[:, :, 0, :],
+        p("fabs", "own_chip_overhead")[:, :, 0, :],
+    )
+    # The programme's own chips are made from its own fabs, packaging and HBM lines only.
+    own, own_caps, own_limit = supply.production(own_wafers, own_packaging, own_hbm, mix, needs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own_wafer_use = np.where(own_wafers > 0, own.sum(axis=-1) * needs[0] / own_wafers, 0.0)
 
-    # The existing industry: leading-edge wafers grow on trend and a share goes to AI; its packaging
-    # and HBM grow as the AI wafers need them, at most at their trend rates.
+    wafers_ai, packaging, hbm = own_wafers, own_packaging, own_hbm
     existing_added: dict[str, np.ndarray] = {}
+    history = history_mask(scenario, params, axes)
+    industry = np.zeros_like(own)
+    caps, bottleneck = own_caps, own_limit
+    fleet_before = np.zeros(1)
     if scenario.existing_industry:
+        # Leading-edge wafers grow on trend from the end-of-year level of the library's year; a sourced
+        # (interpolated, then held) share goes to AI. Output over a year averages its start and end.
         base = lib.base_year("fabs", "existing_capacity")
         level, growth = p("fabs", "existing_capacity")[..., 0, 0], p("fabs", "capacity_growth")[..., 0, 0]
         share = p("fabs", "ai_share")[..., 0, 0]
         fab_now = supply.trend(level, growth, years, base)
-        existing_added["fab"] = (
-            np.maximum(fab_now - supply.trend(level, growth, years - 1, base), 0.0) * share
-        )
-        wafers_ai = wafers_ai + fab_now * share
+        fab_before = supply.trend(level, growth, years - 1, base)
+        existing_added["fab"] = np.maximum(fab_now - fab_before, 0.0) * share
+        ex_wafers = (fab_now + fab_before) / 2 * share
         tw = axes.regions.index(EXISTING_SUPPLY_REGION["fab"])
-        wafer_capacity = wafer_capacity + np.eye(n_r)[tw] * fab_now[..., None]
-        chips_from_wafers = wafers_ai / needs[0]
+        wafer_capacity = wafer_capacity + np.eye(n_r)[tw] * ((fab_now + fab_before) / 2)[..., None]
+        # Packaging (end-of-year capacity) and HBM (a year's supply) follow the library's series, then
+        # grow as the AI wafers need them but at most along their own trend paths: either can bind.
+        ex: dict[str, np.ndarray] = {}
         for asset, level_name, growth_name, per_chip in (
             ("packaging", "existing_capacity", "capacity_growth", needs[1]),
             ("hbm", "existing_supply", "supply_growth", needs[2]),
         ):
-            own = packaging if asset == "packaging" else hbm
             known = p(asset, level_name)[..., 0, 0]
             last = lib.base_year(asset, level_name)
-            need = np.maximum(chips_from_wafers * per_chip - own, 0.0)
-            cap = supply.follow_demand(known, p(asset, growth_name)[..., 0, 0], need, years, last)
-            # The year before the horizon: the data's own step into the first year, at this sample's level.
+            ceiling = supply.compound(known, p(asset, growth_name)[..., 0, 0], years, last)
+            # The year before the first: the data's own step into the first year, at this sample's level.
             step = lib.series(asset, level_name, [SINGLE[asset]], np.array([years[0] - 1, years[0]]))[0][0]
             before = known[:, :1] * (step[0] / step[1] if step[1] > 0 else 1.0)
+            averaged = asset == "packaging"
+            cap = supply.follow_need(ceiling, ex_wafers / needs[0] * per_chip, before, years, last, averaged)
             existing_added[asset] = finance.added(cap, before)
-            if asset == "packaging":
-                packaging = packaging + cap
-            else:
-                hbm = hbm + cap
-
-    produced, caps, bottleneck = supply.production(wafers_ai, packaging, hbm, mix, needs)
+            ex[asset] = supply.over_year(cap, before) if averaged else cap
+        industry, ex_caps, ex_limit = supply.production(ex_wafers, ex["packaging"], ex["hbm"], mix, needs)
+        wafers_ai, packaging, hbm = wafers_ai + ex_wafers, packaging + ex["packaging"], hbm + ex["hbm"]
+        caps, bottleneck = own_caps + ex_caps, ex_limit
+        # In its history years the industry ships what the fleet series says it did (the caps stay a
+        # diagnostic): the fleet's growth plus the starting fleet's retirements, in H100e, as chips of
+        # the year's mix.
+        fleet = p(*HISTORY[:2])[..., 0, 0]
+        pair = lib.series(*HISTORY[:2], [HISTORY[2]], np.array([years[0] - 1, years[0]]))[0][0]
+        start = fleet[:, :1] * (pair[0] / pair[1] if pair[1] > 0 else 1.0)
+        fleet_before = start[:, 0]
+        life = datacentres.whole_life(p("datacentres", "accelerator_lifetime")[:, 0, 0, 0])
+        grown = np.diff(np.concatenate([np.broadcast_to(start, (fleet.shape[0], 1)), fleet], axis=1), axis=1)
+        shipped = np.maximum(grown + start / life[:, None], 0.0)
+        flops = p("accelerators", "flops_bf16")[:, :, 0, :]
+        h100 = flops[..., axes.accelerators.index(REFERENCE_ACCELERATOR)]
+        chips = shipped / (dot_last(mix, flops) / h100)
+        industry = np.where(history[None, :, None], chips[..., None] * mix, industry)
     return Supply(
         mix,
         wafers_ai,
         wafer_capacity,
         packaging,
         hbm,
-        produced,
+        own,
+        own_cost,
+        own_wafer_use,
+        own_limit,
+        industry,
+        history,
+        fleet_before,
         caps,
         bottleneck,
         existing_added,
@@ -166,16 +223,15 @@ class Deployment:
     plants: Construction
     plant_capacity: np.ndarray  # (sample|1, year, region, source)
     own_firm: np.ndarray  # (sample|1, year, region)
-    arrivals: np.ndarray  # (sample, year, region, accelerator)
+    arrivals: np.ndarray  # (sample, year, region, accelerator): shipped (own, bought and the industry's)
+    own_shipped: np.ndarray  # of which made by the programme's own lines
     initial: np.ndarray  # (sample|1, region, accelerator)
     existing_dc: np.ndarray | None  # (sample|1, region): the industry's IT capacity before the horizon
     fleet: datacentres.Deployment
 
 
-def deployment_stage(
-    scenario: Scenario, params: ParameterSet, axes: Axes, produced: np.ndarray
-) -> Deployment:
-    """Shipment, data centres, firm power and the fleet (docs/model.md §3–4)."""
+def deployment_stage(scenario: Scenario, params: ParameterSet, axes: Axes, s: Supply) -> Deployment:
+    """Shipment, orders, data centres, firm power and the fleet (docs/model.md §3–4)."""
     p, b = params.get, scenario.builds
     n_y, n_r, n_k = len(axes.years), len(axes.regions), len(axes.sources)
     campuses = _construct(b.datacentres, "datacentres", params, axes, lambda x: x.count * x.it_rating)
@@ -200,30 +256,55 @@ def deployment_stage(
     own_firm = dot_last(plant_capacity, p("power_sources", "firm_capacity_credit"))
 
     shares = allocation(scenario, params.library, axes, campuses.builds)[None]
-    arrivals = produced[:, :, None, :] * shares + purchases(scenario, axes)[None]
+    own_shipped = s.own[:, :, None, :] * shares
+    arrivals = own_shipped + purchases(scenario, axes)[None]
     fleet0 = p("regions", "existing_ai_fleet")[:, 0, :, 0]  # (S|1, R)
     initial = np.zeros((fleet0.shape[0], n_r, len(axes.accelerators)))
-    if scenario.existing_industry and REFERENCE_ACCELERATOR in axes.accelerators:
-        initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = fleet0
     existing_dc = None
+    max_new = p("regions", "max_new_power")[..., 0]
     if scenario.existing_industry:
-        # The fleet in service before the horizon sits in capacity that exists: at least what it draws,
-        # whatever the two (independently drawn) data say.
+        # The fleet before the first stepped year: the regional split of the library's fleet, scaled to
+        # the history's first (end-of-year) stock.
+        scale = (s.fleet_before / fleet0.sum(axis=-1))[:, None]
+        initial = np.zeros((scale.shape[0], n_r, len(axes.accelerators)))
+        initial[..., axes.accelerators.index(REFERENCE_ACCELERATOR)] = fleet0 * scale
+        # That fleet sits in capacity that exists: at least what it draws, whatever the two
+        # (independently drawn) data say.
         drawn = dot_last(initial, p("accelerators", "it_power")[:, 0])
-        existing_dc = np.maximum(p("regions", "existing_ai_dc_capacity")[:, 0, :, 0], drawn)
+        existing_dc = np.maximum(p("regions", "existing_ai_dc_capacity")[:, 0, :, 0] * scale, drawn)
+        # History happened: its shipments were powered, whatever the projection's grid limits.
+        max_new = np.where(s.history[None, :, None], np.inf, max_new)
+    orders = datacentres.Orders(
+        supply=s.industry[:, :, None, :] * shares,
+        ordered=~s.history & scenario.existing_industry,
+        inventory=p("datacentres", "inventory_months")[:, 0, 0, 0],
+        price=p("accelerators", "price"),
+        value_loss=p("datacentres", "rental_price_decline")[:, 0, 0, 0],
+    )
     fleet = datacentres.deploy(
         arrivals,
         planned,
         own_firm,
         p("datacentres", "pue")[..., 0],
-        p("regions", "max_new_power")[..., 0],
+        max_new,
         p("accelerators", "it_power"),
         p("datacentres", "accelerator_lifetime")[:, 0, 0, 0],
         initial,
         existing_dc,
         refresh=scenario.chips.refresh,
+        orders=orders,
     )
-    return Deployment(campuses, plants, plant_capacity, own_firm, arrivals, initial, existing_dc, fleet)
+    return Deployment(
+        campuses,
+        plants,
+        plant_capacity,
+        own_firm,
+        arrivals + fleet.ordered,
+        own_shipped,
+        initial,
+        existing_dc,
+        fleet,
+    )
 
 
 @dataclass(frozen=True)
@@ -268,7 +349,7 @@ def money_stage(
     p, fleet = params.get, d.fleet
     n_r, k_grid = len(axes.regions), axes.sources.index("grid")
     ccf = p("regions", "construction_cost_factor")[..., 0]  # (S|1, Y, R)
-    n_s = max(s.produced.shape[0], fleet.installed.shape[0])
+    n_s = max(s.own.shape[0], fleet.installed.shape[0])
     capex = np.zeros((n_s, len(axes.years), n_r, len(ASSETS)))
     for asset, table, built in (
         ("fab", "fabs", s.fabs),
@@ -295,8 +376,13 @@ def money_stage(
         * p("power_sources", "capex")[..., k_grid]
         * ccf
     )
-    bought = d.arrivals + fleet.retired if scenario.chips.refresh else d.arrivals
-    capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price"))
+    # Chips are paid for when shipped: bought ones at the vendor's price, own-made ones at their cost
+    # (the own lines' capital is already the fab, packaging and HBM capex). Chips the industry was
+    # not asked for are not made, so not paid for.
+    bought = d.arrivals - d.own_shipped + (fleet.retired if scenario.chips.refresh else 0.0)
+    capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price")) + dot_last(
+        d.own_shipped, s.own_cost[:, :, None, :]
+    )
     capex[..., ASSETS.index("network")] = finance.network_capex(
         capex[..., ASSETS.index("accelerator")], p("datacentres", "network_capex_share")[..., 0]
     )
@@ -375,6 +461,16 @@ def asset_lives(params: ParameterSet, axes: Axes, d: Deployment) -> dict[str, np
     }
 
 
+def production_limit(s: Supply, ordered: np.ndarray) -> np.ndarray:
+    """What limits production each year, as an index into ``supply.LIMITS``: the binding cap, or
+    ``orders`` where the existing industry shipped less than it could make."""
+    made = ordered.sum(axis=(2, 3))
+    could = s.industry.sum(axis=-1)
+    short = (~s.history)[None, :] & (made < could * (1 - 1e-9) - 1e-9)
+    out: np.ndarray = np.where(short, supply.LIMITS.index("orders"), s.bottleneck)
+    return out
+
+
 def bottleneck_stage(scenario: Scenario, d: Deployment, production: np.ndarray) -> np.ndarray:
     """The binding constraint of each year (docs/model.md §8), as an index into ``BOTTLENECKS``."""
     fleet = d.fleet
@@ -389,7 +485,9 @@ def bottleneck_stage(scenario: Scenario, d: Deployment, production: np.ndarray) 
     # Without any modelled production (chips only bought), no production cap can bind.
     b = scenario.builds
     produces = scenario.existing_industry or bool(b.fabs or b.packaging or b.hbm)
-    idle = production if produces else np.full_like(production, BOTTLENECKS.index("none"))
+    # Orders bind where the industry could make more than can be energised: power holds it back.
+    capped = np.where(production == supply.LIMITS.index("orders"), BOTTLENECKS.index("power"), production)
+    idle = capped if produces else np.full_like(production, BOTTLENECKS.index("none"))
     deploy = np.where(stuck_power >= stuck_dc, BOTTLENECKS.index("power"), BOTTLENECKS.index("datacentres"))
     out: np.ndarray = np.where(stuck, deploy, idle).astype(np.int8)
     return out

@@ -13,7 +13,8 @@ FINANCING = ("equity", "debt", "vendor", "grant")
 VARIABLES: dict[str, Variable] = {v.name: v for v in variables() if v.stage != "plan"}
 FLAGS = {
     "bottleneck": BOTTLENECKS,
-    "production_bottleneck": supply.CAPS,
+    "production_bottleneck": supply.LIMITS,
+    "own_production_bottleneck": supply.CAPS,
 }
 
 
