@@ -146,9 +146,11 @@ class ResultsAccessor:
         ds = self._ds
         if "own_wafer_use" not in ds or "own_production_bottleneck" not in ds:
             return None
-        wafers = ds["wafers_ai"].median("sample").values
-        use = ds["own_wafer_use"].median("sample").values
-        running = np.flatnonzero((use > 0) | (wafers > 0))
+        # Years in which the programme's own fabs make AI wafers (the share is NaN where they make none).
+        shares = ds["own_wafer_use"].transpose("sample", "year").values
+        running = np.flatnonzero(np.isfinite(shares).any(axis=0))
+        use = np.full(shares.shape[1], np.nan)
+        use[running] = np.nanmedian(shares[:, running], axis=0)
         idle = [t for t in running if use[t] < below]
         if not len(running) or not idle:
             return None

@@ -11,6 +11,7 @@ world's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,9 @@ def _fleet_offer(scenario: Scenario, samples: int, seed: int) -> tuple[Offer, Pa
     """Simulate ``scenario``'s fleet and return what it offers, with its parameters and axes."""
     scenario, params, axes = prepare(scenario, samples, seed)
     ds = run_block(scenario, params, axes, 0, samples, keep=set(FLEET))
+    # The run may step through history before its horizon; the Results, and so the market, are the
+    # horizon's years.
+    params, axes = params.from_year(axes.skip), replace(axes, years=axes.horizon, skip=0)
     installed = ds["accelerators_installed"].values
     # The fleet before the first year, from the first year's stock identity.
     initial = (

@@ -54,7 +54,12 @@ def finance_stage(
         if revenue_spec.decline is not None
         else p("datacentres", "rental_price_decline")[:, 0, 0, 0]
     )
-    trend = (1.0 - decline[:, None]) ** (years - years[0])[None, :]  # (S|1, Y)
+    # The library's rental price is quoted for its data year, so its decline counts from that calendar
+    # year (a figure of a year does not depend on the horizon's start); a scenario's own price or token
+    # price is the price of the horizon's first year.
+    quoted = revenue_spec.price is None and revenue_spec.kind == "rental"
+    base = params.library.base_year("datacentres", "rental_price") if quoted else years[0]
+    trend = (1.0 - decline[:, None]) ** (years - base)[None, :]  # (S|1, Y)
     kind = scenario.revenue_kind
     if kind == "market":
         revenue = market["hours_sold"] * market["market_price"][..., None]

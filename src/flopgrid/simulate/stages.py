@@ -141,7 +141,8 @@ def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply
     # The programme's own chips are made from its own fabs, packaging and HBM lines only.
     own, own_caps, own_limit = supply.production(own_wafers, own_packaging, own_hbm, mix, needs)
     with np.errstate(divide="ignore", invalid="ignore"):
-        own_wafer_use = np.where(own_wafers > 0, own.sum(axis=-1) * needs[0] / own_wafers, 0.0)
+        # NaN where the programme has no AI wafers of its own: a share of nothing is not 0% use.
+        own_wafer_use = np.where(own_wafers > 0, own.sum(axis=-1) * needs[0] / own_wafers, np.nan)
 
     wafers_ai, packaging, hbm = own_wafers, own_packaging, own_hbm
     existing_added: dict[str, np.ndarray] = {}

@@ -169,9 +169,10 @@ def backtest_scenario() -> Scenario:
     data["name"] = f"backtest {BACKTEST_YEARS[0]}–{BACKTEST_YEARS[1]}"
     data["horizon"] = {"start": BACKTEST_YEARS[0], "end": BACKTEST_YEARS[1]}
     mix = {int(year): shares for year, shares in data["chips"]["mix"].items()}
+    # The backtest's own mix of 2023–2024 (by vendor) replaces the reference's for those years.
     data["chips"]["mix"] = {
-        **MIX_2023_2024,
         **{y: s for y, s in mix.items() if BACKTEST_YEARS[0] <= y <= BACKTEST_YEARS[1]},
+        **MIX_2023_2024,
     }
     # Model 2.0 (issue 13) anchors the existing industry in recorded history unless told not to.
     if "history" in Scenario.model_fields:
