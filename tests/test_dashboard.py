@@ -150,7 +150,8 @@ def test_planner_shows_the_plan_its_totals_and_readable_shadow_prices(page: Page
     page.wait_for_function("(document.body.dataset.viewDrawn || '').startsWith('job:')", timeout=180_000)
     ds = plan("target-100m-h100e-2030")
     billions = float(ds.attrs["discounted_cost"]) / 1e9
-    cost = f"{float(f'{billions:.4g}'):,.0f}"  # four significant digits, as the page shows it
+    # Four significant digits with thousands separators, as the page's fmt(value, 4) shows it.
+    cost = f"{float(f'{billions:.4g}'):,.6f}".rstrip("0").rstrip(".")
     assert f"Discounted cost {cost} B USD" in page.inner_text("#plan-cost")
     bottlenecks = page.locator("#plan-bottlenecks li").all_inner_texts()
     assert len(bottlenecks) == 10 and any("GW" in b for b in bottlenecks)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import flopgrid
+from flopgrid.charts.answers import distribution
 from flopgrid.plan import plan, rank
 from flopgrid.questions import probability
 from flopgrid.web import Settings
@@ -167,3 +168,13 @@ def test_an_out_of_horizon_start_year_is_blamed_on_the_start_year(client: httpx.
     response = client.post("/api/simulate", json=body)
     assert response.status_code == 422
     assert [e["loc"] for e in response.json()["detail"]] == [["body", "assumptions", "start"]]
+
+
+def test_a_figure_equal_in_every_sample_up_to_rounding_is_one_bar() -> None:
+    # A figure that differs only by float rounding between samples (the market's revenue of others in
+    # years without the programme) cannot be cut into 40 bins; it is one bar, not a server error.
+    values = 1.0e12 * (1.0 + np.array([0.0, 1e-15, -1e-15, 2e-15]))
+    figure = distribution(values, "capex")
+    bars = figure["data"][0]
+    assert sum(bars["y"]) == pytest.approx(100.0)
+    assert max(bars["y"]) == pytest.approx(100.0)

@@ -157,7 +157,12 @@ def test_scenario_distributions_and_correlations_reach_the_parameters() -> None:
         ).statistic
         < 0.02
     )
-    assert np.quantile(mfu, [0.1, 0.5, 0.9]) == pytest.approx([0.2, 0.375, 0.6], rel=0.02)
+    # The copula leaves each marginal uniform in distribution but no longer stratified as a Latin
+    # hypercube is, so the share of samples at or below each stated quantile is binomial: within three
+    # standard errors, sqrt(p (1 - p) / n), of p.
+    n = mfu.size
+    for q, p in ((0.2, 0.1), (0.375, 0.5), (0.6, 0.9)):
+        assert np.mean(mfu <= q) == pytest.approx(p, abs=3 * np.sqrt(p * (1 - p) / n)), q
     assert stats.spearmanr(pue, mfu).statistic == pytest.approx(0.6, abs=0.04)
 
 

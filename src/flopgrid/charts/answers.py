@@ -39,10 +39,12 @@ def distribution(values: np.ndarray, name: str) -> Figure:
     if not finite.size:
         return {"title": title, "data": [], "layout": layout}
     low, high = float(finite.min()), float(finite.max())
-    if high <= low:  # one value in every sample: one bar around it
+    # One value in every sample (up to rounding, which numpy cannot cut into bins): one bar around it.
+    bins = BINS
+    if high - low <= 1e-9 * max(abs(low), abs(high)):
         pad = abs(low) * 0.01 or 1.0
-        low, high = low - pad, high + pad
-    counts, edges = np.histogram(finite, bins=BINS, range=(low, high))
+        low, high, bins = low - pad, high + pad, 1
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
     levels = np.linspace(0.0, 1.0, CDF_POINTS)
     data = [
         {

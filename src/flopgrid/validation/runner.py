@@ -109,7 +109,9 @@ def epoch_arithmetic_rows(draws: LibraryDraws, results: xr.Dataset) -> list[Row]
     library = draws.library
     it_power = draws.draw("accelerators", "H100", "it_power", 2023)
     pue = draws.draw("datacentres", "ai_campus", "pue", 2024)
-    price = draws.draw("accelerators", "H100", "price", 2024)
+    # Epoch's "$30,000 for an H100" is the accelerator as its vendor sells it: the module's scope, not
+    # the buyer's price with its share of the server (`price`).
+    price = draws.draw("accelerators", "H100", "price_module", 2024)
     area = draws.draw("accelerators", "H100", "logic_die_area", 2023)
     d0 = draws.draw("fabs", "leading_edge", "defect_density", 2024)
     diameter = draws.draw("fabs", "leading_edge", "wafer_diameter", 2024)
@@ -180,7 +182,8 @@ def epoch_arithmetic_rows(draws: LibraryDraws, results: xr.Dataset) -> list[Row]
                 r"17,?000 ?(USD|\$)?/kW",
             ),
             price / (all_in / 1e3),
-            "library: H100 price (2024) / (it_power × PUE)",
+            "library: H100 module price (2024, price_module: the chip's scope, as Epoch's $30,000) "
+            "/ (it_power × PUE)",
         ),
         (
             Figure(
