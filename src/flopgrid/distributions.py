@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -368,8 +369,9 @@ class Design:
             ) from None
         self._correlated = np.array(involved, dtype=int)
 
-    @property
+    @cached_property
     def columns(self) -> dict[tuple[str, str, str], int]:
+        """The column of each (table, parameter, item) drawn (computed once: it is read per parameter)."""
         return {(d.table, d.parameter, d.item): k for k, d in enumerate(self.dimensions)}
 
     def independent(self, start: int, stop: int) -> np.ndarray:

@@ -130,7 +130,7 @@ class ParameterSet:
             if table == "macro":
                 continue
             value, low, high = self.base(table, parameter)
-            for i, item in enumerate(self._drawn_items(table)):
+            for i, item in enumerate(self.drawn_items(table)):
                 given = explicit.get((table, parameter, item), explicit.get((table, parameter, None)))
                 if given is not None:
                     out.append(Dimension(table, parameter, item, "explicit", given))
@@ -141,7 +141,7 @@ class ParameterSet:
                     out.append(Dimension(table, parameter, item, kind))
         return out
 
-    def _drawn_items(self, table: str) -> list[str]:
+    def drawn_items(self, table: str) -> list[str]:
         """Items with a quantile of their own: a region's parameter shares one across regions (a
         sample where power is scarce is scarce everywhere), as the item axis of ``regions`` is 1."""
         return [ALL_REGIONS] if table == "regions" else self._items(table)
@@ -158,7 +158,7 @@ class ParameterSet:
         columns = self.design.columns if self.design is not None else {}
         drawn = [
             (i, columns[(table, parameter, item)])
-            for i, item in enumerate(self._drawn_items(table))
+            for i, item in enumerate(self.drawn_items(table))
             if (table, parameter, item) in columns
         ]
         u = self._quantiles() if drawn else None
@@ -245,7 +245,19 @@ def design_for(
     scenario's rank correlations; with ``central``, every dimension at its median (the deterministic
     run)."""
     explicit = explicit_distributions(scenario, params.library)
-    dimensions = params.dimensions(explicit)
+    if central:
+        # At its median every default distribution gives the library value itself (each is built with
+        # the value as its median), so a central design draws only the explicit distributions.
+        dimensions = [
+            Dimension(table, parameter, item, "explicit", given)
+            for table, parameter in params.library.specs
+            if table != "macro"
+            for item in params.drawn_items(table)
+            if (given := explicit.get((table, parameter, item), explicit.get((table, parameter, None))))
+            is not None
+        ]
+    else:
+        dimensions = params.dimensions(explicit)
     method = sampling or scenario.uncertainty.sampling
     pairs = {} if central else correlation_pairs(scenario, dimensions)
     return Design(dimensions, method, seed, samples, pairs, central=central)

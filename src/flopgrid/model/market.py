@@ -18,6 +18,10 @@ GROWTH_SWITCH_YEAR = 2030
 #: Bisection steps for the price on a flat stretch of the supply curve: the bracket shrinks by 2^-56,
 #: below a float's resolution (2^-52) of the prices in it.
 BISECTION_STEPS = 56
+#: Newton steps for the price of an iso-elastic demand on a flat stretch (:meth:`IsoElastic.price_for`):
+#: quadratic convergence from a bracket end reaches a float's resolution in well under 20, with room
+#: for the bisection steps its safeguard may take first.
+NEWTON_STEPS = 20
 #: How far the price per unit of useful work must fall, from the first model year, for the "as common as
 #: electricity" year (:func:`fall_year`).
 PRICE_FALL_FACTOR = 10.0
@@ -68,6 +72,45 @@ class IsoElastic:
         for u in range(self.quantity.shape[1]):
             out += self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
         return out
+
+    def price_for(self, target: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The price in ``[low, high]`` at which the quantity wanted is ``target``, ``(sample,)``.
+
+        Newton's method on ``f(x) = log Q(e^x) − log target``: a sum of exponentials of ``x`` is
+        log-convex, so ``f`` is convex and decreasing, and Newton's steps from ``low`` (where ``f ≥ 0``)
+        climb to the root without overshooting it, converging quadratically: :data:`NEWTON_STEPS` steps
+        reach a float's resolution where the 56 steps of a bisection were needed. A step that is not a
+        number or leaves the bracket is replaced by a bisection step.
+
+        Examples
+        --------
+        >>> d = IsoElastic(np.array([[60.0, 40.0]]), np.array([2.0]), np.array([[0.5, 1.0]]))
+        >>> p = d.price_for(np.array([70.0]), np.array([1.0]), np.array([10.0]))
+        >>> round(float(d(p[:, None])[0, 0]), 9)
+        70.0
+        """
+        tiny = np.finfo(float).tiny
+        lo, hi = np.log(np.maximum(low, tiny)), np.log(np.maximum(high, tiny))
+        x, goal = lo.copy(), np.log(np.maximum(target, tiny))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            for _ in range(NEWTON_STEPS):
+                log_ratio = x - np.log(self.reference_price)
+                wanted = np.zeros_like(x)
+                slope = np.zeros_like(x)
+                for u in range(self.quantity.shape[1]):
+                    term = self.quantity[:, u] * np.exp(-self.elasticity[:, u] * log_ratio)
+                    wanted += term
+                    slope += self.elasticity[:, u] * term
+                excess = np.log(wanted) - goal
+                # Safeguarded: the bracket [lo, hi] keeps the root; a Newton step that is not a number
+                # (demand overflowing near a price of 0) or leaves the bracket is a bisection instead.
+                lo = np.where(excess > 0, x, lo)
+                hi = np.where(excess > 0, hi, x)
+                newton = x + excess * wanted / slope
+                inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
+                x = np.where(excess == 0, x, np.where(inside, newton, 0.5 * (lo + hi)))
+        price: np.ndarray = np.clip(np.exp(x), low, high)
+        return price
 
 
 def reference_demand(
@@ -210,10 +253,13 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     target = before[at, marginal]
     low = steps[at, np.maximum(marginal - 1, 0)]
     high = steps[at, marginal]
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (low + high)
-        short = demand(mid[:, None])[:, 0] > target
-        low, high = np.where(short, mid, low), np.where(short, high, mid)
+    if isinstance(demand, IsoElastic):
+        high = demand.price_for(target, low, high)
+    else:
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (low + high)
+            short = demand(mid[:, None])[:, 0] > target
+            low, high = np.where(short, mid, low), np.where(short, high, mid)
     price = np.where(on_step, steps[at, marginal], high)
     total = capacity.sum(axis=1)
     quantity = np.where(on_step, np.minimum(wanted[at, marginal], total), np.minimum(target, total))
