@@ -436,14 +436,16 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             in_service = list(initial[r])
             queue = [0.0] * A
             queue_value = [0.0] * A
+            # §4 step 6: chips leaving service by year, and the mean years the queue has waited
+            leaving = [[0.0] * A for _ in range(Y + 1)]
+            queue_age = [0.0] * A
             C_ex = C_ex0[r]
             G = C_ex * P("datacentres", "pue", s, 0, r)
             for t in range(Y):
                 pue = P("datacentres", "pue", s, t, r)
                 max_new = math.inf if history[t] else P.reg("max_new_power", s, t, r)
                 for a in range(A):
-                    cohort = added[t - lam][r][a] if t - lam >= 0 else 0.0
-                    out_a = cohort + (initial[r][a] / lam if t < lam else 0.0)
+                    out_a = leaving[t][a] + (initial[r][a] / lam if t < lam else 0.0)
                     out["accelerators_retired"][s, t, r, a] = out_a
                     in_service[a] = max(in_service[a] - out_a, 0.0)
                 itp = [P("accelerators", "it_power", s, t, r, a) for a in range(A)]
@@ -482,7 +484,16 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 for a in range(A):
                     new = cand[a] * f
                     added[t][r][a] = new
+                    waited = queue[a] * (queue_age[a] + 1) / cand[a] if cand[a] > 0 else 0.0
+                    # the life left after the wait, split around a fractional mean wait
+                    whole = math.floor(waited)
+                    later = waited - whole
+                    for k, part in ((lam - whole, 1 - later), (lam - whole - 1, later)):
+                        k = max(k, 1)
+                        if t + k <= Y and part > 0:
+                            leaving[t + k][a] += new * part
                     queue[a] = 0.0 if f >= 1.0 else cand[a] - new
+                    queue_age[a] = waited if queue[a] > 0 else 0.0
                     queue_value[a] *= 1 - f
                     in_service[a] += new
                     installed[t][r][a] = in_service[a]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import flopgrid
+from flopgrid.model.datacentres import Deployment, deploy
 from flopgrid.results import decode
 
 # One 1 GW campus in the US (lead time 1 year: online 2026), no own power, grid limited to 0.5 GW a
@@ -78,3 +79,40 @@ def test_epoch_power_per_run() -> None:
     facility = float(r["it_power"].sum()) * pue
     assert float(r["accelerators_installed"].sum()) == pytest.approx(16_000)
     assert facility == pytest.approx(27e6, rel=0.10)
+
+
+def _deploy_one(room: list[float], life: float) -> Deployment:
+    """100 chips of 1 kW delivered in the first year to one region whose campus has ``room`` W of IT
+    online each year; no grid (the campus's firm power is its room)."""
+    years = len(room)
+    arrivals = np.zeros((1, years, 1, 1))
+    arrivals[0, 0] = 100.0
+    planned = np.array(room, dtype=float)[None, :, None]
+    return deploy(
+        arrivals,
+        planned,
+        own_firm=planned.copy(),
+        pue=np.ones((1, years, 1)),
+        max_new_grid=np.zeros((1, years, 1)),
+        it_power=np.full((1, years, 1, 1), 1000.0),
+        lifetime=np.array([life]),
+        initial=np.zeros((1, 1, 1)),
+        existing_dc=None,
+    )
+
+
+def test_waiting_chips_use_up_their_service_life() -> None:
+    # Installed at once, 4-year chips serve years 0-3 and retire in year 4. Waiting two years for their
+    # room, they still retire in year 4: their life ran from delivery.
+    at_once = _deploy_one([1e5] * 8, 4.0)
+    waited = _deploy_one([0.0, 0.0] + [1e5] * 6, 4.0)
+    assert at_once.retired[0, :, 0, 0].tolist() == [0, 0, 0, 0, 100, 0, 0, 0]
+    assert waited.added[0, :, 0, 0].tolist() == [0, 0, 100, 0, 0, 0, 0, 0]
+    assert waited.retired[0, :, 0, 0].tolist() == [0, 0, 0, 0, 100, 0, 0, 0]
+    # Half installed at once and half a year later: the later half waited 1 year and retires a year
+    # after the first half, in year 4 too (delivered in year 0, life 4).
+    half = _deploy_one([5e4, 1e5] + [1e5] * 6, 4.0)
+    assert half.retired[0, :, 0, 0].tolist() == pytest.approx([0, 0, 0, 0, 100, 0, 0, 0])
+    # A wait longer than the life leaves one year of service.
+    late = _deploy_one([0.0] * 5 + [1e5] * 3, 4.0)
+    assert late.added[0, 5, 0, 0] == 100 and late.retired[0, 6, 0, 0] == 100

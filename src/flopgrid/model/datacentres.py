@@ -128,7 +128,6 @@ def deploy(
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
     life = np.broadcast_to(whole_life(lifetime), (n_samples,))
-    rows = np.arange(n_samples)
     # Year-major while stepping (each year's slice is contiguous), sample-major on return.
     by_year = (n_years, n_samples, *arrivals.shape[2:])
     added, retired, installed, waiting = (np.zeros(by_year) for _ in range(4))
@@ -137,6 +136,12 @@ def deploy(
     )
     ordered = np.zeros(by_year)
     queue_value = np.zeros((n_samples, *arrivals.shape[2:]))
+    # Chips leaving service by year (a last row for beyond the horizon), and the mean years the chips
+    # in the queue have waited: a chip's service life runs from its delivery, so waiting uses it up.
+    leaving = np.zeros((n_years + 1, *by_year[1:]))
+    queue_age = np.zeros((n_samples, *arrivals.shape[2:]))
+    longest = int(life.max()) if n_samples else 1
+    life_rows = life[:, None, None]
 
     initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
     in_service = initial.astype(float).copy()
@@ -148,9 +153,7 @@ def deploy(
     pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
     connected = industry * pue0
     for t in range(n_years):
-        lag = t - life
-        cohort = np.where((lag >= 0)[:, None, None], added[np.maximum(lag, 0), rows], 0.0)
-        out = cohort + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
+        out = leaving[t] + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
         in_service = in_service - out
         # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
         in_service = np.where(in_service < 1e-6, 0.0, in_service)
@@ -190,11 +193,26 @@ def deploy(
         free = np.maximum(room - used, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(demand > 0, np.minimum(free / demand, 1.0), 0.0)
+            # Mean years the candidates have waited: last year's queue one year more, new chips none.
+            waited = np.where(candidates > 0, queue * (queue_age + 1.0) / candidates, 0.0)
         # Room for all but rounding is room for all.
         share = np.where(share > 1.0 - 1e-12, 1.0, share)
         new = candidates * share[..., None]
         # What is left of chips all installed is rounding, not chips.
         queue = np.where(share[..., None] >= 1.0, 0.0, candidates - new)
+        queue_age = np.where(queue > 0, waited, 0.0)
+        # Installed chips serve the life left after their wait (at least their first year), split
+        # between the two whole years around a fractional mean wait so the mean life is kept.
+        whole = np.floor(waited)
+        later = waited - whole
+        parts = [(life_rows - whole, new * (1.0 - later))]
+        if later.any():
+            parts.append((life_rows - whole - 1.0, new * later))
+        for offset, leave in parts:
+            k = np.maximum(offset, 1.0)
+            for step in range(1, longest + 1):
+                if t + step <= n_years:
+                    leaving[t + step] += np.where(k == step, leave, 0.0)
         queue_value = queue_value * (1.0 - share[..., None])
         in_service = in_service + new
 
