@@ -102,6 +102,9 @@ class IsoElastic:
                     wanted += term
                     slope += self.elasticity[:, u] * term
                 excess = np.log(wanted) - goal
+                # Converged everywhere (within a few float steps of the target): no step is left to take.
+                if not np.any(np.abs(excess) > 4e-15):
+                    break
                 # Safeguarded: the bracket [lo, hi] keeps the root; a Newton step that is not a number
                 # (demand overflowing near a price of 0) or leaves the bracket is a bisection instead.
                 lo = np.where(excess > 0, x, lo)
