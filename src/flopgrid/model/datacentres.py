@@ -140,7 +140,7 @@ def deploy(
     # in the queue have waited: a chip's service life runs from its delivery, so waiting uses it up.
     leaving = np.zeros((n_years + 1, *by_year[1:]))
     queue_age = np.zeros((n_samples, *arrivals.shape[2:]))
-    longest = int(life.max()) if n_samples else 1
+    lives = [int(x) for x in np.unique(life)]
     life_rows = life[:, None, None]
 
     initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
@@ -203,15 +203,24 @@ def deploy(
         queue_age = np.where(queue > 0, waited, 0.0)
         # Installed chips serve the life left after their wait (at least their first year), split
         # between the two whole years around a fractional mean wait so the mean life is kept.
-        whole = np.floor(waited)
-        later = waited - whole
-        parts = [(life_rows - whole, new * (1.0 - later))]
-        if later.any():
-            parts.append((life_rows - whole - 1.0, new * later))
-        for offset, leave in parts:
-            k = np.maximum(offset, 1.0)
-            for step in range(1, longest + 1):
-                if t + step <= n_years:
+        if not waited.any():
+            # No chip waited: each leaves a whole life after this year (the common case, made cheap).
+            for whole_life_ in lives:
+                if t + whole_life_ <= n_years:
+                    if len(lives) == 1:
+                        leaving[t + whole_life_] += new
+                    else:
+                        sel = life == whole_life_
+                        leaving[t + whole_life_, sel] += new[sel]
+        else:
+            whole = np.floor(waited)
+            later = waited - whole
+            parts = [(life_rows - whole, new * (1.0 - later))]
+            if later.any():
+                parts.append((life_rows - whole - 1.0, new * later))
+            for offset, leave in parts:
+                k = np.maximum(offset, 1.0)
+                for step in range(int(k.min()), min(int(k.max()), n_years - t) + 1):
                     leaving[t + step] += np.where(k == step, leave, 0.0)
         queue_value = queue_value * (1.0 - share[..., None])
         in_service = in_service + new

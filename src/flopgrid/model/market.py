@@ -102,8 +102,9 @@ class IsoElastic:
                     wanted += term
                     slope += self.elasticity[:, u] * term
                 excess = np.log(wanted) - goal
-                # Converged everywhere (within a few float steps of the target): no step is left to take.
-                if not np.any(np.abs(excess) > 4e-15):
+                # Done where the quantity is within 1e-13 of the target or the bracket has closed (a
+                # row whose price is on a step has a bracket of one point): stop when every row is.
+                if not np.any((np.abs(excess) > 1e-13) & (hi - lo > 1e-15)):
                     break
                 # Safeguarded: the bracket [lo, hi] keeps the root; a Newton step that is not a number
                 # (demand overflowing near a price of 0) or leaves the bracket is a bisection instead.
