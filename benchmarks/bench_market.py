@@ -50,7 +50,7 @@ def main() -> None:
     scenario, params, axes = prepare("reference", n, 0)
     params = params.block(0, n)
     supply = supply_stage(scenario, params, axes)
-    fleet = deployment_stage(scenario, params, axes, supply.produced)
+    fleet = deployment_stage(scenario, params, axes, supply)
 
     rows = {
         "simulate reference": _times(lambda: flopgrid.simulate("reference", samples=n), repeats),

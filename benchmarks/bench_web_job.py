@@ -170,8 +170,14 @@ def main() -> None:
     print("status messages of the last job (seconds after POST):")
     for at, message in jobs[-1][2]:
         print(f"  {at:7.2f}  {message}")
-    verdict = "meets" if ratio <= 1.5 else "MISSES"
-    print(f"{verdict} the target (api job ≤ 1.5× the cli)")
+    # The issue timed the command a user types (`flopgrid run seed-7t -n 5000`: 5.4 s, against 26 s in the
+    # dashboard); the in-process figure is the stricter reading (the command's computation alone).
+    for what, value in (
+        ("the cli command, as the issue timed it", with_startup),
+        ("the cli in process", ratio),
+    ):
+        verdict = "meets" if value <= 1.5 else "MISSES"
+        print(f"{verdict} the target against {what} (api job with charts ≤ 1.5×): {value:.2f}×")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,8 @@ def deploy(
     leaving = np.zeros((n_years + 1, *by_year[1:]))
     queue_age = np.zeros((n_samples, *arrivals.shape[2:]))
     lives = [int(x) for x in np.unique(life)]
+    flat = leaving.reshape(n_years + 1, -1)  # a view: (year, cell)
+    cells = np.arange(flat.shape[1])
     life_rows = life[:, None, None]
 
     initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
@@ -219,9 +221,10 @@ def deploy(
             if later.any():
                 parts.append((life_rows - whole - 1.0, new * later))
             for offset, leave in parts:
-                k = np.maximum(offset, 1.0)
-                for step in range(int(k.min()), min(int(k.max()), n_years - t) + 1):
-                    leaving[t + step] += np.where(k == step, leave, 0.0)
+                # Each cell leaves in one year (past the horizon: the last row), so one scatter of
+                # distinct (year, cell) pairs books them all.
+                when = np.minimum(t + np.maximum(offset, 1.0), n_years).astype(np.intp)
+                flat[when.ravel(), cells] += leave.ravel()
         queue_value = queue_value * (1.0 - share[..., None])
         in_service = in_service + new
 

@@ -258,7 +258,8 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     low = steps[at, np.maximum(marginal - 1, 0)]
     high = steps[at, marginal]
     if isinstance(demand, IsoElastic):
-        high = demand.price_for(target, low, high)
+        # Rows whose price is on a step need no search: a closed bracket leaves them as they are.
+        high = demand.price_for(target, np.where(on_step, high, low), high)
     else:
         for _ in range(BISECTION_STEPS):
             mid = 0.5 * (low + high)
