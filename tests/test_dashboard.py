@@ -17,7 +17,7 @@ from flopgrid.plan import plan
 from flopgrid.questions import probability
 from flopgrid.web import Settings
 from flopgrid.web.state import app_services
-from flopgrid.web.views import CARDS, cards
+from flopgrid.web.views import CARDS, MARKET_CARD, cards
 from test_web_api import Live
 
 CHROMIUM = "/usr/bin/chromium"
@@ -80,7 +80,7 @@ def shown_number(text: str) -> float:
 
 def test_headline_cards_are_above_the_fold_and_are_the_runs_totals(page: Page) -> None:
     expected = cards(flopgrid.simulate("seed-7t"))
-    assert [c["title"] for c in expected] == [title for title, _ in CARDS]
+    assert [c["title"] for c in expected] == [title for title, _ in CARDS if title != MARKET_CARD]
     for card in expected:
         box = page.locator(f'.card[data-card="{card["title"]}"]')
         bounds = box.bounding_box()
@@ -94,6 +94,18 @@ def test_headline_cards_are_above_the_fold_and_are_the_runs_totals(page: Page) -
                 assert value.endswith(line["unit"]), line["name"]
     power = page.inner_text('.card[data-card="Power"]')
     assert "rating" in power and "average draw" in power
+
+
+def test_the_price_of_compute_card_shows_for_the_world(page: Page) -> None:
+    after_run(page, lambda: page.select_option("#scenario-select", "reference"))
+    box = page.locator(f'.card[data-card="{MARKET_CARD}"]')
+    bounds = box.bounding_box()
+    assert bounds is not None and bounds["y"] + bounds["height"] <= 800
+    expected = next(c for c in cards(flopgrid.simulate("reference")) if c["title"] == MARKET_CARD)
+    for line in expected["lines"]:
+        value = box.locator(f'[data-figure="{line["name"]}"] .value').inner_text()
+        assert shown_number(value) == pytest.approx(line["value"], rel=5e-3), line["name"]
+        assert value.endswith(line["unit"]), line["name"]
 
 
 def test_monte_carlo_ranges_probability_and_distribution(page: Page) -> None:

@@ -15,7 +15,7 @@ from flopgrid.charts.answers import distribution
 from flopgrid.plan import plan, rank
 from flopgrid.questions import probability
 from flopgrid.web import Settings
-from flopgrid.web.views import CARDS
+from flopgrid.web.views import CARDS, MARKET_CARD, cards
 from test_web_api import Live, wait_job
 
 
@@ -40,7 +40,8 @@ def card_lines(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_cards_are_the_registry_totals_in_display_units(client: httpx.Client) -> None:
     view = simulate(client)
-    assert [c["title"] for c in view["cards"]] == [title for title, _ in CARDS]
+    # seed-7t is a programme alone: no world market, so no card of its price.
+    assert [c["title"] for c in view["cards"]] == [title for title, _ in CARDS if title != MARKET_CARD]
     lines = card_lines(view)
     totals = flopgrid.simulate("seed-7t").flopgrid.totals()
     assert lines["capex"]["unit"] == "B USD"
@@ -178,3 +179,18 @@ def test_a_figure_equal_in_every_sample_up_to_rounding_is_one_bar() -> None:
     bars = figure["data"][0]
     assert sum(bars["y"]) == pytest.approx(100.0)
     assert max(bars["y"]) == pytest.approx(100.0)
+
+
+def test_the_price_of_compute_card_is_the_world_markets() -> None:
+    # With the existing industry the world market clears on the world's fleet: the card shows its price
+    # at the end (P5-P95 over samples) and compute's share of world electricity, as the totals say.
+    ds = flopgrid.simulate("reference", samples=8, seed=2)
+    card = next(c for c in cards(ds) if c["title"] == MARKET_CARD)
+    lines = {line["name"]: line for line in card["lines"]}
+    price = ds["market_price"].isel(year=-1).values
+    assert lines["market_price_end"]["unit"] == "USD/hour"
+    assert lines["market_price_end"]["value"] == pytest.approx(float(np.median(price)))
+    assert lines["market_price_end"]["low"] == pytest.approx(float(np.quantile(price, 0.05)))
+    share = ds["compute_electricity_share"].isel(year=-1).values * 100
+    assert lines["compute_electricity_share_end"]["unit"] == "%"
+    assert lines["compute_electricity_share_end"]["value"] == pytest.approx(float(np.median(share)))

@@ -31,6 +31,9 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 #: The dashboard's headline cards: (title, registry figures shown on the card), in reading order.
+#: The card of the world market's price, shown for runs with the existing industry (the world's fleet).
+MARKET_CARD = "Price of compute"
+
 CARDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Total cost", ("capex", "opex")),
     ("Compute", ("h100e_end", "compute_hours")),
@@ -39,6 +42,11 @@ CARDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Returns", ("npv", "irr")),
     ("Funding gap", ("funding_gap",)),
     ("First binding constraint", ("first_bottleneck",)),
+    # "As common as electricity" (issue 15): the price of compute the market clears, and its energy.
+    (
+        MARKET_CARD,
+        ("market_price_end", "market_price_per_1e21_flop_end", "compute_electricity_share_end"),
+    ),
 )
 
 #: Labels of the card lines where the registry's label alone would not say what is measured.
@@ -63,6 +71,10 @@ def cards(ds: xr.Dataset) -> list[dict[str, Any]]:
     many = int(ds.sizes.get("sample", 1)) > 1
     out = []
     for title, names in CARDS:
+        if title == MARKET_CARD and not ds.attrs.get("existing_industry", 0):
+            # Without the world's fleet the market would be the programme's alone against the world's
+            # demand (the price at its cap): the programme's price is `flopgrid market --against`'s.
+            continue
         lines = []
         for name in names:
             if name not in ranges:
