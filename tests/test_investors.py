@@ -53,3 +53,14 @@ def test_finance_names_each_investor_of_seed_7t_with_cash_in_cash_out_and_irr() 
     equity = [line["multiple"] for line in lines.values() if line["kinds"] == ["equity"]]
     assert len(equity) >= 3 and max(equity) == pytest.approx(min(equity), rel=1e-9)
     assert data["as_common_as_electricity"]["years"][0]["year"] == 2025
+
+
+def test_the_price_of_compute_is_the_worlds_market_or_says_where_to_find_it() -> None:
+    # A programme alone is not the world's market: `run` says where its price is, not a table of the
+    # programme's fleet against the world's demand; the reference (the world's fleet) shows the table.
+    alone = runner.invoke(app, ["run", "seed-7t", "--no-record"], terminal_width=200)
+    assert alone.exit_code == 0, alone.output
+    assert "--against reference" in alone.output and "as common as electricity?" not in alone.output
+    world = runner.invoke(app, ["run", "reference", "--no-record"], terminal_width=200)
+    assert world.exit_code == 0, world.output
+    assert "as common as electricity?" in world.output and "--against reference" not in world.output

@@ -342,7 +342,8 @@ class ResultsAccessor:
         """ "As common as electricity", measured: per year, the market price per H100e-hour and per 1e21
         FLOP, the H100e-hours sold per person and compute's share of world electricity, each as P5, P50
         and P95 over the samples; and the year the price per 1e21 FLOP has fallen ``factor`` times
-        (median, P5, P95 of the samples where it does, and the share of samples where it does).
+        (median, P5, P95 of the samples where it does, and the share of samples where it does);
+        ``world`` says whether the fleet is the world's (a scenario with the existing industry).
         Empty for Results without the market's variables (the planner's)."""
         ds = self._ds
         if "market_price" not in ds:
@@ -357,6 +358,9 @@ class ResultsAccessor:
         fall = ds["price_fall_year"].values
         p5, p50, p95 = quantiles_of(fall, (0.05, 0.5, 0.95))
         return {
+            # The world's market needs the world's fleet: without the existing industry the scenario's
+            # fleet faces the world's demand alone (`flopgrid market --against` clears both).
+            "world": bool(ds.attrs.get("existing_industry", 0)),
             "years": rows,
             "price_fall": {
                 "factor": PRICE_FALL_FACTOR,

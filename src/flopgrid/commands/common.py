@@ -206,6 +206,13 @@ def print_common(common: dict[str, Any], samples: int) -> None:
     world electricity per year, and the year compute's price per unit of work has fallen N-fold."""
     if not common:
         return
+    if not common.get("world", True):
+        out.print(
+            "The price of compute: this scenario's fleet alone is not the world's market (it has no "
+            "existing industry); `flopgrid market FILE --against reference` clears the world's fleet with "
+            "and without it."
+        )
+        return
     table = Table(
         title="as common as electricity? the scenario's fleet on the world market for compute"
         + (" (median, P5–P95)" if samples > 1 else ""),

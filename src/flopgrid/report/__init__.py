@@ -142,6 +142,12 @@ def common_table(common: dict[str, Any]) -> str:
     year's median with its P5–P95 range, and the year the price per unit of work falls N-fold."""
     if not common:
         return ""
+    if not common.get("world", True):
+        return (
+            "<p>This scenario's fleet alone is not the world's market for compute (it has no existing "
+            "industry): <code>flopgrid market FILE --against reference</code> clears the world's fleet "
+            "with and without it, and gives the price with the programme.</p>"
+        )
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in COMMON)
     rows = []
     for row in common["years"]:
