@@ -19,6 +19,7 @@ from flopgrid.errors import FlopgridError
 from flopgrid.library import load_library
 from flopgrid.plan.report import plan_table, rank, shortfall_report, where_table
 from flopgrid.questions import probability
+from flopgrid.report.numbers import CARDS as REPORT_CARDS
 from flopgrid.scenario import Scenario
 from flopgrid.schema import FIGURES
 from flopgrid.web.assumptions import current
@@ -30,23 +31,17 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.reset_index().to_dict(orient="records")]
 
 
-#: The dashboard's headline cards: (title, registry figures shown on the card), in reading order.
 #: The card of the world market's price, shown for runs with the existing industry (the world's fleet).
 MARKET_CARD = "Price of compute"
 
+#: The dashboard's headline cards, (title, registry figures shown on the card) in reading order: the
+#: report's (one list for both faces), then the first binding constraint and, for runs with the world's
+#: fleet, the market's price.
 CARDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Total cost", ("capex", "opex")),
-    ("Compute", ("h100e_end", "compute_hours")),
-    ("Power", ("it_power_end", "facility_power_end")),
-    ("Cost per H100e-hour", ("lcoc_per_h100e_hour",)),
-    ("Returns", ("npv", "irr")),
-    ("Funding gap", ("funding_gap",)),
+    *REPORT_CARDS,
     ("First binding constraint", ("first_bottleneck",)),
     # "As common as electricity" (issue 15): the price of compute the market clears, and its energy.
-    (
-        MARKET_CARD,
-        ("market_price_end", "market_price_per_1e21_flop_end", "compute_electricity_share_end"),
-    ),
+    (MARKET_CARD, ("market_price_end", "market_price_per_1e21_flop_end", "compute_electricity_share_end")),
 )
 
 #: Labels of the card lines where the registry's label alone would not say what is measured.
