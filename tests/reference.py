@@ -113,6 +113,8 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
     S, Y, R, A, K = samples, len(years), len(regions), len(accs), len(sources)
     b = scenario.builds
     existing = scenario.existing_industry
+    # §8: a scenario that only buys chips makes none, so no production cap binds ("none")
+    makes = bool(existing or b.fabs or b.packaging or b.hbm)
     k_grid = sources.index("grid")
 
     # ---- mix m[t][a] (§2 Mix)
@@ -378,7 +380,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
                 abs(c - N) <= 1e-9 * max(abs(N), abs(c)) for c in others if math.isfinite(c)
             )
             out["production_cap"][s, t] = caps
-            out["production_bottleneck"][s, t] = k
+            out["production_bottleneck"][s, t] = k if makes else 4  # LIMITS: wafers … orders, none
             out["wafers_ai"][s, t] = W[t]
             out["packaging_capacity"][s, t] = Pk[t]
             out["hbm_supply"][s, t] = M[t]
@@ -686,6 +688,7 @@ def reference(mapping: Any, samples: int = 1, seed: int = 0) -> dict[str, np.nda
             else:
                 code = int(out["production_bottleneck"][s, t])
                 code = 4 if code == 3 else code  # orders bind where power holds deployment back
+                code = code if makes else 5  # none
                 fragile = near_threshold or bool(out["production_fragile"][s, t])
             out["bottleneck"][s, t] = code
             out["bottleneck_fragile"][s, t] = fragile

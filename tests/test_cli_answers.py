@@ -22,6 +22,7 @@ from flopgrid.commands.run import SAMPLING_DESIGNS
 from flopgrid.distributions import SAMPLING
 from flopgrid.library import TABLES
 from flopgrid.model.finance import ASSETS
+from flopgrid.results import decode
 from flopgrid.scenario import shipped_scenarios
 from flopgrid.schema import ASSET_LABELS, FIGURES
 
@@ -256,3 +257,17 @@ def test_sweep_cluster_does_not_warn_about_a_busy_port_8787(tmp_path: Path) -> N
         holder.close()
     assert done.returncode == 0, done.stderr
     assert "8787" not in done.stdout + done.stderr
+
+
+def test_a_scenario_that_buys_chips_counts_them_and_blames_no_production_cap() -> None:
+    # Issue 17: a plan of bought chips said "accelerators produced 0" and named a production cap
+    # although it makes nothing; its headline now counts what it bought, and production binds nowhere.
+    ds = flopgrid.simulate("hundreds-of-billions")
+    totals = ds.flopgrid.totals()
+    assert float(totals["accelerators_produced"]["value"]) == 0
+    bought = sum(p.quantity for p in flopgrid.load_scenario("hundreds-of-billions").builds.purchases)
+    assert float(totals["accelerators_shipped"]["value"]) == pytest.approx(bought)
+    assert set(decode(ds["production_bottleneck"]).values.ravel()) == {"none"}
+    # A programme alone does not clear the world's market: no market price among its totals.
+    assert "market_price_end" not in totals
+    assert "market_price_end" in flopgrid.simulate("reference").flopgrid.totals()

@@ -43,6 +43,11 @@ BENCHMARKS = {
 }
 
 
+#: Totals of the world market for compute, which only a run with the world's fleet (the existing
+#: industry) clears; a programme alone would face the world's demand at the price cap.
+WORLD_TOTALS = frozenset({"market_price", "market_price_per_1e21_flop", "compute_electricity_share"})
+
+
 #: The per-year "as common as electricity" figures of :meth:`ResultsAccessor.common`.
 COMMON_FIGURES = (
     "market_price",
@@ -227,9 +232,10 @@ class ResultsAccessor:
 
     def _total_entries(self, levels: tuple[float, ...]) -> Iterator[tuple[Figure, tuple[float, ...] | str]]:
         ds = self._ds
+        world = bool(ds.attrs.get("existing_industry", 0))
         for figure in FIGURES.values():
             name = figure.variable.name
-            if name not in ds:
+            if name not in ds or (name in WORLD_TOTALS and not world):
                 continue
             if figure.kind == "label":
                 yield figure, most_frequent_first(ds[name])

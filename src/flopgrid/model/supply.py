@@ -16,7 +16,7 @@ from flopgrid.model import dot_last
 #: The three production caps, in the order of the ``cap`` axis and of the bottleneck codes.
 CAPS = ("wafers", "packaging", "hbm")
 #: What can bind production: the caps, then the existing industry's orders (what can be deployed).
-LIMITS = (*CAPS, "orders")
+LIMITS = (*CAPS, "orders", "none")
 
 
 def gross_dies_per_wafer(die_area: np.ndarray | float, wafer_diameter: np.ndarray | float) -> np.ndarray:

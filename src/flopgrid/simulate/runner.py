@@ -55,7 +55,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
     produced = s.own + fleet.ordered.sum(axis=2)
-    production = production_limit(s, fleet.ordered)
+    production = production_limit(scenario, s, fleet.ordered)
     utilisation = scenario.finance.revenue.utilisation
     # The market clears from the first stepped year, so retirements carry the history's state.
     market = market_stage(params, axes, fleet.installed, d.initial, utilisation) if money else {}

@@ -462,13 +462,23 @@ def asset_lives(params: ParameterSet, axes: Axes, d: Deployment) -> dict[str, np
     }
 
 
-def production_limit(s: Supply, ordered: np.ndarray) -> np.ndarray:
-    """What limits production each year, as an index into ``supply.LIMITS``: the binding cap, or
-    ``orders`` where the existing industry shipped less than it could make."""
+def produces(scenario: Scenario) -> bool:
+    """Whether the scenario models any production: the existing industry, or its own fabs, packaging
+    or HBM lines (a scenario that only buys chips makes none, so no production cap can bind)."""
+    b = scenario.builds
+    return bool(scenario.existing_industry or b.fabs or b.packaging or b.hbm)
+
+
+def production_limit(scenario: Scenario, s: Supply, ordered: np.ndarray) -> np.ndarray:
+    """What limits production each year, as an index into ``supply.LIMITS``: the binding cap,
+    ``orders`` where the existing industry shipped less than it could make, or ``none`` for a scenario
+    that makes no chips."""
     made = ordered.sum(axis=(2, 3))
     could = s.industry.sum(axis=-1)
     short = (~s.history)[None, :] & (made < could * (1 - 1e-9) - 1e-9)
     out: np.ndarray = np.where(short, supply.LIMITS.index("orders"), s.bottleneck)
+    if not produces(scenario):
+        out = np.full_like(out, supply.LIMITS.index("none"))
     return out
 
 
@@ -483,12 +493,10 @@ def bottleneck_stage(scenario: Scenario, d: Deployment, production: np.ndarray) 
     stuck_power = dot_last(np.where(power_short, waiting, 0.0))
     stuck_dc = dot_last(np.where(power_short, 0.0, waiting))
     stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(d.arrivals.sum(axis=(2, 3)), 1.0)
-    # Without any modelled production (chips only bought), no production cap can bind.
-    b = scenario.builds
-    produces = scenario.existing_industry or bool(b.fabs or b.packaging or b.hbm)
     # Orders bind where the industry could make more than can be energised: power holds it back.
     capped = np.where(production == supply.LIMITS.index("orders"), BOTTLENECKS.index("power"), production)
-    idle = capped if produces else np.full_like(production, BOTTLENECKS.index("none"))
+    # Without any modelled production (chips only bought), no production cap can bind.
+    idle = capped if produces(scenario) else np.full_like(production, BOTTLENECKS.index("none"))
     deploy = np.where(stuck_power >= stuck_dc, BOTTLENECKS.index("power"), BOTTLENECKS.index("datacentres"))
     out: np.ndarray = np.where(stuck, deploy, idle).astype(np.int8)
     return out
