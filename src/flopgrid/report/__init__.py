@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from importlib import resources
 from pathlib import Path
@@ -310,6 +311,23 @@ document.body.dataset.rendered = "1";
 """
 
 
+def _write_html(path: str | Path, what: str, text: Callable[[], str]) -> Path:
+    """Write the HTML ``text()`` builds to ``path`` atomically (a partial file renamed into place, so
+    never a partial file under the name), after checking the name and the folder."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise FlopgridError(f"{path}: {what}; give a name ending in .html")
+    if not path.parent.exists():
+        raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text(), encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
 def write_figure(figure: dict[str, Any], path: str | Path) -> Path:
     """Write one figure as a self-contained HTML file (atomically, as :func:`write_report`).
 
@@ -318,18 +336,7 @@ def write_figure(figure: dict[str, Any], path: str | Path) -> Path:
     FlopgridError
         When the path does not end in ``.html``/``.htm`` or its folder does not exist.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise FlopgridError(f"{path}: a chart is written as HTML; give a name ending in .html")
-    if not path.parent.exists():
-        raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(figure_html(figure), encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return _write_html(path, "a chart is written as HTML", lambda: figure_html(figure))
 
 
 def write_report(
@@ -342,16 +349,4 @@ def write_report(
     FlopgridError
         When the path does not end in ``.html``/``.htm`` or its folder does not exist.
     """
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise FlopgridError(f"{path}: a report is HTML; give a name ending in .html")
-    if not path.parent.exists():
-        raise FlopgridError(f"{path}: the folder {path.parent} does not exist")
-    text = render(results, title, scenario)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return _write_html(path, "a report is HTML", lambda: render(results, title, scenario))
