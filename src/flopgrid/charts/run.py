@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from flopgrid.charts.answers import fan_of
 from flopgrid.charts.base import HOURS_PER_YEAR, Figure, as_list, colour, figure_layout, median
 
 
@@ -215,65 +216,9 @@ def cash(ds: xr.Dataset) -> Figure:
 
 
 def fan(ds: xr.Dataset) -> Figure:
-    """Monte Carlo fan chart of installed H100e: P5–P95 and P25–P75 bands around the median."""
-    years = ds.year.values.tolist()
-    samples = int(ds.sizes["sample"])
-    total = np.asarray(ds["h100e"].values, dtype=float).sum(axis=2) / 1e6  # (sample, year)
-    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
-    q = np.quantile(total, levels, axis=0) if samples > 1 else np.repeat(total, 5, axis=0)
-    band = "rgba(31,119,180,{})"
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": years,
-            "y": as_list(q[0]),
-            "line": {"width": 0},
-            "name": "P5",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": years,
-            "y": as_list(q[4]),
-            "fill": "tonexty",
-            "fillcolor": band.format(0.2),
-            "line": {"width": 0},
-            "name": "P95",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": years,
-            "y": as_list(q[1]),
-            "line": {"width": 0},
-            "name": "P25",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": years,
-            "y": as_list(q[3]),
-            "fill": "tonexty",
-            "fillcolor": band.format(0.4),
-            "line": {"width": 0},
-            "name": "P75",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": years,
-            "y": as_list(q[2]),
-            "name": "median",
-            "line": {"color": "#1f77b4"},
-        },
-    ]
-    title = (
-        f"Monte Carlo fan: installed H100e ({samples:,} samples)"
-        if samples > 1
-        else "Monte Carlo fan: one deterministic sample (set samples > 1)"
-    )
-    return {"title": "Monte Carlo fan", "data": data, "layout": figure_layout(title, "million H100e")}
+    """Monte Carlo fan chart of installed H100e: P5–P95 and P25–P75 bands around the median (the
+    answers' fan builder, :func:`flopgrid.charts.answers.fan_of`, on ``h100e``)."""
+    return fan_of(ds, "h100e", "installed H100e")
 
 
 def shadow_prices(ds: xr.Dataset, top: int = 10) -> Figure | None:
