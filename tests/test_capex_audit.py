@@ -37,6 +37,12 @@ def value(table: str, item: str, parameter: str, year: int) -> float:
     return float(load_library().series(table, parameter, [item], np.array([year]))[0][0, 0])
 
 
+def hbm_price(year: int) -> float:
+    """HBM's price per GB, falling by the library's cost decline a year after its data year."""
+    since = max(year - load_library().base_year("hbm", "price"), 0.0)
+    return value("hbm", "hbm", "price", year) * (1 - value("hbm", "hbm", "cost_decline", year)) ** since
+
+
 def own_h100_cost(year: int) -> float:
     """An own-made H100 by hand: the operating share of its wafer, interposer and HBM prices, plus
     test and board."""
@@ -49,7 +55,7 @@ def own_h100_cost(year: int) -> float:
         * value("fabs", "leading_edge", "wafer_cost", year)
         + value("packaging", "cowos", "interposer_cost", year)
         / gross(value("accelerators", "H100", "interposer_area", year), d)
-        + value("accelerators", "H100", "hbm_capacity", year) * value("hbm", "hbm", "price", year)
+        + value("accelerators", "H100", "hbm_capacity", year) * hbm_price(year)
     )
     share = value("fabs", "leading_edge", "operating_share", year)
     return inputs * share * (1 + value("fabs", "leading_edge", "own_chip_overhead", year))

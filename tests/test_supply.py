@@ -9,6 +9,7 @@ import pytest
 
 import flopgrid
 from flopgrid.model import supply
+from flopgrid.simulate.runner import prepare
 
 
 def test_epoch_dies_per_wafer() -> None:
@@ -100,3 +101,20 @@ def test_one_fab_through_the_simulator() -> None:
     produced = float(results["accelerators_produced"].isel(sample=0, year=0).sum())
     assert produced == pytest.approx(min(from_wafers, from_packaging))
     assert str(flopgrid.results.decode(results["production_bottleneck"]).values[0, 0]) == "packaging"
+
+
+def test_hbm_cost_per_gb_falls_after_its_data_year_unless_the_scenario_sets_it() -> None:
+    base = {"name": "hbm", "horizon": {"start": 2024, "end": 2032}}
+    _, params, axes = prepare(base)
+    lib = params.library
+    rate = float(lib.series("hbm", "cost_decline", ["hbm"], np.array([2025]))[0][0, 0])
+    for name in ("price", "capex"):
+        data_year = lib.base_year("hbm", name)
+        given = lib.series("hbm", name, ["hbm"], axes.years)[0][0]
+        got = params.get("hbm", name)[0, :, 0, 0]
+        expected = given * (1 - rate) ** np.maximum(axes.years - data_year, 0)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        assert got[-1] < got[0]  # it does fall over the horizon
+    # A price the scenario writes is the price, year by year.
+    _, params, axes = prepare({**base, "parameters": {"hbm": {"price": "12 USD/GB"}}})
+    np.testing.assert_allclose(params.get("hbm", "price")[0, :, 0, 0], 12.0)

@@ -40,6 +40,7 @@ import numpy as np
 from flopgrid.distributions import Design, Dimension, Distribution, default_kind, default_ppf
 from flopgrid.errors import ScenarioError
 from flopgrid.library import Library
+from flopgrid.model import supply
 from flopgrid.scenario import OVERRIDABLE, Override, Scenario, explicit_distributions, split_name
 
 #: Tables with one item: overrides name the parameter directly, and the item axis has length 1.
@@ -50,6 +51,9 @@ SINGLE = {
     "datacentres": "ai_campus",
     "market": "world",
 }
+#: Unit costs that fall after their data year at a rate of the library (``model.supply.declined``):
+#: HBM's cost per GB falls with DRAM's bits per wafer. A value the scenario overrides is taken as given.
+DECLINING = {("hbm", "capex"): ("hbm", "cost_decline"), ("hbm", "price"): ("hbm", "cost_decline")}
 #: The item name of a region parameter's design dimension (one quantile for every region).
 ALL_REGIONS = "all"
 
@@ -89,7 +93,15 @@ class ParameterSet:
         """The parameter as an array of shape (sample|1, year, region|1, item|1), in model units."""
         key = (table, parameter)
         if key not in self._cache:
-            self._cache[key] = self._resolve(table, parameter)
+            value = self._resolve(table, parameter)
+            rate = DECLINING.get(key)
+            if rate is not None and not any(
+                o.table == table and o.parameter == parameter for o in self.overrides
+            ):
+                value = supply.declined(
+                    value, self.get(*rate)[:, :1], self.years, self.library.base_year(table, parameter)
+                )
+            self._cache[key] = value
         return self._cache[key]
 
     def base(self, table: str, parameter: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -69,6 +69,22 @@ def trend(level: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_ye
     return level * (1.0 + growth) ** ahead
 
 
+def declined(cost: np.ndarray, rate: np.ndarray, years: np.ndarray, data_year: float) -> np.ndarray:
+    """A unit cost that falls by ``rate`` a year after its data year, ``cost · (1 − rate)^(y − data_year)``
+    (held before it), along axis 1 (the year axis of a parameter array).
+
+    Examples
+    --------
+    >>> declined(np.array([[100.0, 100.0, 100.0]]), np.array([[0.1]]), np.array([2024, 2025, 2027]),
+    ...          2025).round(2).tolist()
+    [[100.0, 100.0, 81.0]]
+    """
+    ahead = np.maximum(np.asarray(years, dtype=float) - data_year, 0.0)
+    shape = (1, len(ahead)) + (1,) * (np.ndim(cost) - 2)
+    out: np.ndarray = cost * (1.0 - rate) ** ahead.reshape(shape)
+    return out
+
+
 def compound(known: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float) -> np.ndarray:
     """Existing capacity on its own trend: the library's series up to its last year, then growing each
     year at that year's rate, ``cap(t) = cap(t − 1) · (1 + growth(t))`` (the rate may change by year).
