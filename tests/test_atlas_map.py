@@ -157,6 +157,12 @@ def test_map_has_one_marker_per_located_asset_and_no_url() -> None:
     # Plain scatter traces on lon/lat axes: no geo trace, so plotly.js has no topojson to fetch.
     assert {t["type"] for t in figure["data"]} == {"scatter"}
     assert "geo" not in figure["layout"] and "http" not in json.dumps(figure)
+    # Assets at one point (sources name the town) hide each other's markers: each hover names the rest.
+    campus = next(t for t in figure["data"] if t["name"] == "campus")
+    hover = dict(zip(campus["customdata"], campus["text"], strict=True))
+    assert "also here: Stargate Abilene expansion" in hover["stargate-abilene"]
+    assert "also here: Entergy" in hover["meta-hyperion"]  # across kinds: the plant built for it
+    assert "also here" not in hover["meta-prometheus"]  # alone in New Albany
     text = figure["layout"]["annotations"][0]["text"]
     assert f"{len(located)} assets drawn; {len(assets) - len(located)} without coordinates" in text
 

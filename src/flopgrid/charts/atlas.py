@@ -8,6 +8,8 @@ coordinates over the shipped land outlines (:mod:`flopgrid.charts.geo`), so it n
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 
@@ -121,18 +123,21 @@ def pipeline(assets: list[Asset], kind: str = "campus", years: np.ndarray = YEAR
     return {"title": "Atlas pipeline", "data": data, "layout": layout}
 
 
-def hover_text(asset: Asset) -> str:
-    """What a marker on the map says: name, operator, place, status, years, size and source."""
+def hover_text(asset: Asset, here: list[str] | None = None) -> str:
+    """What a marker on the map says: name, operator, place, status, years, size and source, and the
+    other assets ``here`` (at the same point, whose markers this one hides)."""
     size = "" if np.isnan(asset.capacity) else f"{asset.capacity:,.0f} {asset.unit} {asset.basis}".strip()
     years = "–".join(str(y) for y in (asset.start, asset.online_year, asset.full_year) if y is not None)
     lines = [
-        f"<b>{asset.name}</b>",
+        f"<b>{escape(asset.name, quote=False)}</b>",
         f"{asset.operator}, {asset.site} ({asset.country})",
         f"{asset.kind}, {asset.status.replace('_', ' ')}" + (f", {years}" if years else ""),
         size,
         f"source: {asset.publisher} ({asset.date})",
+        "also here: " + ", ".join(here) if here else "",
     ]
-    return "<br>".join(line for line in lines if line)
+    # Plotly reads hover text as HTML: names and titles are escaped, the <b> and <br> are the markup.
+    return "<br>".join(line if n == 0 else escape(line, quote=False) for n, line in enumerate(lines) if line)
 
 
 def asset_map(assets: list[Asset]) -> Figure:
@@ -144,6 +149,10 @@ def asset_map(assets: list[Asset]) -> Figure:
     """
     data = land_traces()
     located = [a for a in assets if a.located]
+    # Sites sources name only by town share a point (three Abilene campuses): each hover names the rest.
+    at: dict[tuple[float, float], list[str]] = {}
+    for a in located:
+        at.setdefault((a.lat, a.lon), []).append(a.name)
     for kind, (colour, symbol) in KIND_STYLE.items():
         of_kind = [a for a in located if a.kind == kind]
         if not of_kind:
@@ -156,7 +165,7 @@ def asset_map(assets: list[Asset]) -> Figure:
                 "x": [a.lon for a in of_kind],
                 "y": [a.lat for a in of_kind],
                 "customdata": [a.id for a in of_kind],
-                "text": [hover_text(a) for a in of_kind],
+                "text": [hover_text(a, [n for n in at[a.lat, a.lon] if n != a.name]) for a in of_kind],
                 "hovertemplate": "%{text}<extra></extra>",
                 "marker": {
                     "color": colour,
