@@ -16,6 +16,7 @@ import flopgrid
 from flopgrid.charts import figures
 from flopgrid.cli import app as cli_app
 from flopgrid.errors import FlopgridError
+from flopgrid.library.atlas import load_atlas
 from flopgrid.report import render, write_report
 from test_web_browser import browser, needs_chromium
 
@@ -39,6 +40,17 @@ def test_report_is_one_self_contained_file(report_file: Path) -> None:
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     expected = set(figures(flopgrid.simulate("seed-7t", samples=20)))
     assert {f"chart-{name}" for name in expected} <= set(re.findall(r'id="(chart-[a-z_]+)"', text))
+
+
+def test_report_maps_the_atlas_without_a_url(report_file: Path) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    found = re.search(r"const FIGURES = (\{.*?\});\n", text, re.S)
+    assert found is not None
+    atlas_map = json.loads(found.group(1).replace("<\\/", "</"))["atlas_map"]
+    drawn = {i for t in atlas_map["data"] if t.get("mode") == "markers" for i in t["customdata"]}
+    assert drawn == {a.id for a in load_atlas().assets if a.located}
+    # Plain scatter traces over shipped land outlines: nothing for plotly.js to fetch.
+    assert {t["type"] for t in atlas_map["data"]} == {"scatter"} and "http" not in json.dumps(atlas_map)
 
 
 @needs_chromium

@@ -1,4 +1,5 @@
-"""``flopgrid atlas``: the named assets of the atlas, their totals by region and year, the pipeline chart."""
+"""``flopgrid atlas``: the named assets of the atlas, their totals by region and year, the pipeline chart
+and the map."""
 
 from __future__ import annotations
 
@@ -42,13 +43,21 @@ def atlas(
             help="Write the pipeline chart (capacity by status over time) as a self-contained HTML file."
         ),
     ] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            help="Write the map of the assets with coordinates as a self-contained HTML file (no network "
+            "needed to open it).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List the atlas of named assets (fabs, packaging and HBM sites, AI campuses, power plants) with
-    their sources; filter them, total them by region and year, or chart the pipeline."""
+    their sources; filter them, total them by region and year, chart the pipeline or map them."""
     # Loaded here, not at the top: `flopgrid --help` must not pay for pandas and Plotly.
-    from flopgrid.charts.atlas import pipeline
+    from flopgrid.charts.atlas import asset_map, pipeline
     from flopgrid.charts.atlas import totals as atlas_totals
     from flopgrid.library.atlas import library_regions, load_atlas
     from flopgrid.report import write_figure
@@ -64,6 +73,15 @@ def atlas(
             figure = pipeline(assets, kind or "campus")
             write_figure(figure, chart)
             out.print(f"wrote {chart}", highlight=False)
+        if map_file is not None:
+            drawn = sum(a.located for a in assets)
+            write_figure(asset_map(assets), map_file)
+            out.print(
+                f"wrote {map_file}: {drawn} of {len(assets)} assets drawn ({len(assets) - drawn} without "
+                "coordinates left off)",
+                highlight=False,
+            )
+        if chart is not None or map_file is not None:
             return
     if totals:
         frame = atlas_totals(assets)

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from flopgrid.charts import figures
-from flopgrid.charts.atlas import pipeline
+from flopgrid.charts.atlas import asset_map, pipeline
 from flopgrid.distributions import SAMPLING
 from flopgrid.errors import FlopgridError
 from flopgrid.library.atlas import load_atlas
@@ -59,6 +59,7 @@ TITLES = {
     "fan": "Monte Carlo fan chart",
     "shadow_prices": "Planner shadow prices",
     "atlas": "Atlas pipeline (named campuses)",
+    "atlas_map": "Atlas map (named assets)",
 }
 #: Nothing may be fetched: the report is self-contained by construction, and the browser enforces it.
 CSP = (
@@ -216,7 +217,10 @@ def render(results: xr.Dataset, title: str | None = None, scenario: Scenario | N
     if samples == 1:
         charts.pop("fan", None)  # a fan of one sample is a line: the compute chart already draws it
     # The named campuses of the atlas over the run's years: the pipeline the run's build-out meets.
-    charts["atlas"] = pipeline(load_atlas().select(kind="campus"), "campus", np.asarray(results.year.values))
+    atlas = load_atlas()
+    charts["atlas"] = pipeline(atlas.select(kind="campus"), "campus", np.asarray(results.year.values))
+    # Where the named assets are: drawn over land outlines shipped with flopgrid (no map tiles).
+    charts["atlas_map"] = asset_map(list(atlas.assets))
     numbers = Figures(results)
     description = scenario.description if scenario else ""
     builds = builds_in_words(scenario) if scenario else []

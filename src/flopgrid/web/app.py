@@ -45,7 +45,7 @@ from flopgrid.errors import FlopgridError
 from flopgrid.web.auth import require_token
 from flopgrid.web.http import Guard, Problem, SafeJSONResponse, error_detail, responses, unprocessable
 from flopgrid.web.jobs import QueueFull
-from flopgrid.web.routes import answers, jobs, meta, runs, store
+from flopgrid.web.routes import answers, atlas, jobs, meta, runs, store
 from flopgrid.web.runs import RunsUnavailable
 from flopgrid.web.sandbox import SandboxBusy
 from flopgrid.web.state import (
@@ -179,7 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the Host check (Guard) answers what a token would (400 rather than 401).
     common = responses(401, 413) if settings.token is not None else responses(400, 413)
     checks = [Depends(require_token)] if settings.token is not None else []
-    for area in (meta, runs, jobs, store, answers):
+    for area in (meta, runs, jobs, store, answers, atlas):
         app.include_router(area.router, prefix="/api", dependencies=checks, responses=common)
 
     @app.get("/", include_in_schema=False)

@@ -9,6 +9,10 @@ Capacities are converted once, here, to model units (``capacity_model``: wafer/y
 and HBM lines, W for campuses and plants); ``basis`` says what a campus's power measures (``facility``:
 the grid draw, PUE included; ``it``: critical IT power).
 
+The last columns, ``lat``, ``lon`` and ``coords_source``, place an asset on the map: decimal degrees
+(north and east positive) of the site or, where sources name only a town or county, of its centre as
+the cited page gives it. They are optional: a row without them is left off the map.
+
 >>> atlas = load_atlas()
 >>> atlas.get("stargate-abilene").region
 'US'
@@ -80,7 +84,12 @@ COLUMNS = [
     "url",
     "licence",
     "note",
+    "lat",
+    "lon",
+    "coords_source",
 ]
+#: The map columns, last in every file (a row may leave them empty).
+COORD_COLUMNS = ("lat", "lon", "coords_source")
 YEAR_COLUMNS = ("announced", "construction_start", "online_year", "full_year")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -119,6 +128,14 @@ class Asset:
     url: str
     licence: str
     note: str
+    lat: float = math.nan
+    lon: float = math.nan
+    coords_source: str = ""
+
+    @property
+    def located(self) -> bool:
+        """Whether the asset has coordinates (and so a place on the map)."""
+        return math.isfinite(self.lat) and math.isfinite(self.lon)
 
     @property
     def source(self) -> str:
@@ -190,6 +207,47 @@ def _float(raw: str, where: str, column: str) -> float:
     return value
 
 
+def _coordinate(raw: str, where: str, column: str, limit: float) -> float:
+    if not raw.strip():
+        return math.nan
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LibraryError(f"{where}: column '{column}' must be a number, got {raw!r}") from None
+    if not -limit <= value <= limit:
+        raise LibraryError(
+            f"{where}: column '{column}' must be in decimal degrees between {-limit:g} and {limit:g}, "
+            f"got {raw!r}"
+        )
+    return value
+
+
+def coordinates(text: dict[str, str], where: str) -> tuple[float, float, str]:
+    """A row's ``lat``, ``lon`` and ``coords_source``: both coordinates or neither, and a source URL
+    with them (NaN and an empty source when the row has none).
+
+    Raises
+    ------
+    LibraryError
+        Naming ``where``, the column and what is expected.
+    """
+    lat = _coordinate(text["lat"], where, "lat", 90.0)
+    lon = _coordinate(text["lon"], where, "lon", 180.0)
+    source = text["coords_source"]
+    if math.isnan(lat) != math.isnan(lon):
+        raise LibraryError(f"{where}: {text['id']} gives one of 'lat' and 'lon' without the other")
+    if math.isnan(lat):
+        if source:
+            raise LibraryError(f"{where}: {text['id']} has a 'coords_source' but no 'lat' and 'lon'")
+        return lat, lon, source
+    if not source.startswith("https://"):
+        raise LibraryError(
+            f"{where}: {text['id']} needs a 'coords_source' starting https:// for its coordinates, "
+            f"got {source!r}"
+        )
+    return lat, lon, source
+
+
 def parse_row(kind: str, row: dict[str, str], where: str, regions: list[str]) -> Asset:
     """One checked row: units, status, dates in order, a known region and a full source.
 
@@ -240,6 +298,7 @@ def parse_row(kind: str, row: dict[str, str], where: str, regions: list[str]) ->
     capex = _float(text["capex"], where, "capex")
     if not math.isnan(capex) and not text["capex_scope"]:
         raise LibraryError(f"{where}: {text['id']} states a capex without its capex_scope")
+    lat, lon, coords_source = coordinates(text, where)
     return Asset(
         kind=kind,
         id=text["id"],
@@ -270,6 +329,9 @@ def parse_row(kind: str, row: dict[str, str], where: str, regions: list[str]) ->
         url=text["url"],
         licence=text["licence"],
         note=text["note"],
+        lat=lat,
+        lon=lon,
+        coords_source=coords_source,
     )
 
 
@@ -314,12 +376,14 @@ __all__ = [
     "BASES",
     "CAPEX_SCOPES",
     "COLUMNS",
+    "COORD_COLUMNS",
     "FILES",
     "KINDS",
     "STATUSES",
     "UNITS",
     "Asset",
     "Atlas",
+    "coordinates",
     "library_regions",
     "load_atlas",
     "parse_row",

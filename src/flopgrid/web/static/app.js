@@ -6,9 +6,11 @@
 //   view.js     the main area: charts, which run is shown, the stale mark
 //   answers.js  headline cards, the probability box, distributions
 //   jobs.js     background jobs, the plan panel, sensitivity and sweeps, the runs list
+//   atlas.js    the atlas panel: pipeline chart, map and the assets with their sources
 
 import { $, api, escapeHtml, plot, recordPart, scenarioPart, state, status } from "./api.js";
 import { ask, askUnit, drawDistribution, fillFigureChoices } from "./answers.js";
+import { loadAtlas } from "./atlas.js";
 import { cancelJob, loadRuns, resetJobs, startJob } from "./jobs.js";
 import { observer, setStale, showView } from "./view.js";
 
@@ -453,6 +455,7 @@ async function start() {
   window.addEventListener("hashchange", async () => { if (await fromPermalink()) { forgetPrevious(); fillForm(); schedule(); } });
   loadRuns();
   schedule();
+  loadAtlas();
 }
 
 start();
