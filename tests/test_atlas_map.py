@@ -40,6 +40,17 @@ BOXES = {
     "JP": ((24.0, 46.0), (122.0, 146.0)),
     "NO": ((57.0, 72.0), (4.0, 32.0)),
     "AE": ((22.0, 26.5), (51.0, 57.0)),
+    # Ireland (the island): 51.37-55.43 N, 10.70-5.42 W
+    # (wesleyjohnston.com/users/ireland/geography/extremities.html)
+    "IE": ((51.0, 55.5), (-11.0, -5.0)),
+    # Saudi Arabia: "between latitudes 16° and 33° N, and longitudes 34° and 56° E" (Wikipedia text via
+    # best-country.com/en/asia/saudi_arabia/geography)
+    "SA": ((16.0, 33.0), (34.0, 56.0)),
+    # Malaysia: "latitude 1° – 7° north, and longitude 100° – 119° east" (talkmalaysia.com/about-malaysia)
+    "MY": ((1.0, 7.0), (100.0, 119.0)),
+    # India: "between 6°4' ... to 37°6' north latitude and 68°7' to 97°25' east longitude" (Wikipedia's
+    # Geography of India via piglix.com/piglix/Geography_of_India)
+    "IN": ((6.0, 37.2), (68.0, 97.5)),
 }
 
 
@@ -72,7 +83,7 @@ def test_shipped_coordinates_fall_in_their_country() -> None:
             (lat0, lat1), (lon0, lon1) = BOXES[a.country]
             assert lat0 <= a.lat <= lat1 and lon0 <= a.lon <= lon1, (a.id, a.country, a.lat, a.lon)
             checked += 1
-    assert checked >= 30  # the shipped rows on this branch: 37 located, all in these six countries
+    assert checked >= 80  # the shipped rows on this branch: 84 located, all in these ten countries
 
 
 @pytest.mark.parametrize(
@@ -162,7 +173,8 @@ def test_map_has_one_marker_per_located_asset_and_no_url() -> None:
     hover = dict(zip(campus["customdata"], campus["text"], strict=True))
     assert "also here: Stargate Abilene expansion" in hover["stargate-abilene"]
     assert "also here: Entergy" in hover["meta-hyperion"]  # across kinds: the plant built for it
-    assert "also here" not in hover["meta-prometheus"]  # alone in New Albany
+    assert "also here: Intel Ohio One Mod 1" in hover["meta-prometheus"]  # New Albany: the fabs too
+    assert "also here" not in hover["stargate-milam"]  # alone at the Milam County centre
     text = figure["layout"]["annotations"][0]["text"]
     assert f"{len(located)} assets drawn; {len(assets) - len(located)} without coordinates" in text
 
