@@ -413,6 +413,10 @@ class Scenario(_Strict):
     #: False: after the start year the existing industry follows the model from supply-chain inputs
     #: only, as in the backtest; true: it follows the library's history up to the last data year.
     history: bool = True
+    #: With the existing industry: true (default), the atlas's named campuses set the yearly most new
+    #: data-centre grid power per region from the last data year to 2030 (docs/atlas.md); false: the
+    #: library's max_new_power throughout, as before the pipeline.
+    pipeline: bool = True
     parameters: dict[str, dict[str, Any]] = {}
     chips: Chips = Chips()
     builds: Builds = Builds()
