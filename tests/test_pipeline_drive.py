@@ -162,3 +162,52 @@ def test_the_us_coverage_is_its_calibration_on_history() -> None:
     # A calibration follows its data: new atlas rows of 2024-2025 change it, and the row must follow.
     hint = f"set regions.US.pipeline_coverage to {got:.3f}"
     assert float(row[0][0, 0]) == pytest.approx(got, rel=0.05), hint
+
+
+def test_named_tsmc_fabs_drive_the_leading_edge_then_the_trend_carries_on(
+    central: Any, switched_off: Any
+) -> None:
+    library = load_library()
+    base = int(library.base_year("fabs", "existing_capacity"))
+    level = value("fabs", "leading_edge", "existing_capacity", base)
+    growth = value("fabs", "leading_edge", "capacity_growth", base)
+    coverage = value("fabs", "leading_edge", "pipeline_coverage")
+    sites = [
+        a
+        for a in load_atlas().select(kind="fab")
+        if a.operator == "TSMC" and a.status != "cancelled" and not math.isnan(a.capacity_model)
+    ]
+    assert sites
+
+    def named(y: float) -> float:
+        total = 0.0
+        for a in sites:
+            chance, delay = 1.0, 0.0
+            if a.status != "operating":
+                chance = value("datacentres", "ai_campus", f"completion_{a.status}")
+                delay = value("datacentres", "ai_campus", f"delay_{a.status}")
+            on = float(a.online_year) + delay  # type: ignore[arg-type]
+            full = float(a.full_year) + delay if a.full_year is not None else on
+            total += a.capacity_model * chance * min(max((y - on + 1) / (full - on + 1), 0.0), 1.0)
+        return total
+
+    end = max(
+        math.ceil(
+            a.online_year
+            + (value("datacentres", "ai_campus", f"delay_{a.status}") if a.status != "operating" else 0)
+            - 1e-9
+        )  # type: ignore[operator]
+        for a in sites
+    )
+    path = {base: level}
+    for y in range(base + 1, 2032):
+        path[y] = (
+            path[y - 1] + (named(y) - named(y - 1)) / coverage if y <= end else path[y - 1] * (1 + growth)
+        )
+    # The Results' wafer capacity is the year's output: the average of its start and end levels.
+    got = central["wafer_capacity"].isel(sample=0).sum("region")
+    for y in range(int(central.year[0]), 2032):
+        assert float(got.sel(year=y)) == pytest.approx((path[y] + path[y - 1]) / 2, rel=1e-9), y
+    # Without the pipeline the trend alone: the named fabs add more than it in the window.
+    off = switched_off["wafer_capacity"].isel(sample=0).sum("region")
+    assert float(got.sel(year=end)) > float(off.sel(year=end))

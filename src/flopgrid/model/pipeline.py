@@ -193,3 +193,39 @@ def window_limit(added: np.ndarray, coverage: np.ndarray, window: np.ndarray) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         out: np.ndarray = np.where(inside, added / coverage, np.nan)
     return out
+
+
+def extend(
+    known: np.ndarray, added: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float
+) -> np.ndarray:
+    """A capacity path: the library's series up to its last data year, then ``L(t) = L(t − 1) + a(t)``
+    in the pipeline's window (``added`` not NaN) and ``L(t) = L(t − 1) (1 + g(t))`` after it, so the
+    trend takes over from the level the pipeline reached. Without a window this is
+    :func:`flopgrid.model.supply.compound`.
+
+    Parameters
+    ----------
+    known
+        The library's series on the run's years (held after its last year), ``(sample|1, year)``.
+    added
+        Capacity the pipeline adds each year (coverage-scaled), NaN outside its window.
+    growth
+        The trend's growth rate each year.
+    years, last_data_year
+        The run's years and the series' last data year.
+
+    Examples
+    --------
+    >>> extend(np.array([[10.0, 20.0, 20.0, 20.0, 20.0]]), np.array([[np.nan, np.nan, 5.0, 4.0, np.nan]]),
+    ...        np.array([[0.5] * 5]), np.arange(2024, 2029), 2025).tolist()
+    [[10.0, 20.0, 25.0, 29.0, 43.5]]
+    """
+    ahead = np.asarray(years)[None, :] > last_data_year
+    inside = ahead & np.isfinite(added)
+    factor = np.where(ahead & ~inside, 1.0 + growth, 1.0)
+    step = np.where(inside, np.nan_to_num(added, nan=0.0), 0.0)
+    shape = np.broadcast_shapes(known.shape, factor.shape, step.shape)
+    grown = np.cumprod(np.broadcast_to(factor, shape), axis=1)
+    # L(t) = P(t) · (L(last) + Σ_{s ≤ t} a(s) / P(s)) with P the cumulative growth factor.
+    out: np.ndarray = grown * (known + np.cumsum(np.broadcast_to(step, shape) / grown, axis=1))
+    return out

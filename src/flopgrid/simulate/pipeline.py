@@ -1,17 +1,18 @@
-"""The atlas pipeline drives the existing industry's near-term data-centre build (docs/model.md §3.1).
+"""The atlas pipeline drives the existing industry's near term (docs/model.md §11.1–11.2).
 
-For the years after the library's last data year, up to the last year a named campus of a region
-enters service (2030 at most), the most new grid power the region's AI data centres get in a year is
-the atlas campuses' additions (facility power, completion-weighted and delayed by status) divided by the
-region's ``pipeline_coverage`` (the share of its growth that named campuses represent). After that
-window the library's ``max_new_power`` applies again, from the capacity the pipeline reached. The
-arithmetic is :mod:`flopgrid.model.pipeline`; this module gathers the atlas rows and the parameters.
+For the years after the library's last data year, up to the last year a named project enters service
+(2030 at most), the most new grid power a region's AI data centres get in a year is the atlas campuses'
+additions (facility power, completion-weighted and delayed by status) divided by the region's
+``pipeline_coverage`` (the share of its growth that named campuses represent); the leading-edge wafer
+and CoWoS capacity grow by their named sites' additions ÷ their coverage. After that window the
+library's trends apply again, from the level the pipeline reached. The arithmetic is
+:mod:`flopgrid.model.pipeline`; this module gathers the atlas rows and the parameters.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,15 +25,20 @@ from flopgrid.scenario import Scenario
 
 #: The last year the pipeline may drive (issue 14: the atlas drives 2025–2030).
 LAST_PIPELINE_YEAR = 2030
-#: Statuses whose campuses may not be finished or may be late: their completion and delay parameters.
+#: Statuses whose projects may not be finished or may be late: their completion and delay parameters.
 UNCERTAIN = ("announced", "under_construction")
+#: The library's existing wafer and CoWoS series are TSMC's (library fabs and packaging sources): the
+#: named sites that extend them are TSMC's.
+SUPPLY_OPERATOR = {"fab": "TSMC", "packaging": "TSMC"}
+#: The library table and series each supply kind's pipeline extends.
+SUPPLY_SERIES = {"fab": ("fabs", "existing_capacity"), "packaging": ("packaging", "existing_capacity")}
 #: Separate hash streams for a campus's completion and its delay draws.
 _STREAMS = {"completion": 0, "delay": 1}
 
 
 @dataclass(frozen=True)
-class Campuses:
-    """The atlas campuses the pipeline counts, as arrays over ``asset``."""
+class Projects:
+    """The atlas projects (campuses or supply sites) the pipeline counts, as arrays over ``asset``."""
 
     ids: list[str]
     status: np.ndarray  # (asset,) str
@@ -48,23 +54,25 @@ class Campuses:
         return np.array([zlib.crc32(f"{i}:{_STREAMS[stream]}".encode()) for i in self.ids], dtype=np.uint64)
 
 
-def campuses(regions: list[str]) -> Campuses:
-    """The atlas campuses with a size and a year, in ``regions``, cancelled ones left out.
+def projects(regions: list[str], kind: str = "campus", operator: str | None = None) -> Projects:
+    """The atlas projects of ``kind`` with a size and a year, in ``regions`` (and of ``operator`` when
+    given), cancelled ones left out.
 
-    A campus with only its year at full capacity counts from that year; one with neither year, or no
+    A project with only its year at full capacity counts from that year; one with neither year, or no
     size, is left out (it cannot be placed in time).
     """
     chosen: list[Asset] = [
         a
-        for a in load_atlas().select(kind="campus")
+        for a in load_atlas().select(kind=kind)
         if a.status != "cancelled"
         and a.region in regions
+        and (operator is None or a.operator == operator)
         and np.isfinite(a.capacity_model)
         and (a.online_year is not None or a.full_year is not None)
     ]
     online = np.array([a.online_year if a.online_year is not None else a.full_year for a in chosen], float)
     full = np.array([a.full_year if a.full_year is not None else np.nan for a in chosen], dtype=float)
-    return Campuses(
+    return Projects(
         ids=[a.id for a in chosen],
         status=np.array([a.status for a in chosen], dtype=object),
         region=np.array([regions.index(a.region) for a in chosen], dtype=int),
@@ -77,7 +85,7 @@ def campuses(regions: list[str]) -> Campuses:
 
 
 def window(
-    c: Campuses, years: np.ndarray, n_regions: int, last_data_year: int, delay: np.ndarray
+    c: Projects, years: np.ndarray, n_regions: int, last_data_year: int, delay: np.ndarray
 ) -> np.ndarray:
     """Years the pipeline drives each region, ``(year, region)`` bool: after the last data year, up to
     the last year a campus of the region is expected to enter service (its stated year plus its
@@ -93,7 +101,15 @@ def window(
     return out
 
 
-def draws(params: ParameterSet, c: Campuses) -> tuple[np.ndarray, np.ndarray]:
+def central_delay(params: ParameterSet, c: Projects) -> np.ndarray:
+    """Each project's central delay (years): its status's library value, 0 for operating ones."""
+    out = np.zeros(len(c.ids))
+    for status in UNCERTAIN:
+        out[c.status == status] = params.base("datacentres", f"delay_{status}")[0][0, 0, 0]
+    return out
+
+
+def draws(params: ParameterSet, c: Projects) -> tuple[np.ndarray, np.ndarray]:
     """Completion (probability or 0/1) and delay (years) per campus, each ``(sample|1, asset)``.
 
     The central run (one sample at the medians) counts each campus at its status's completion
@@ -129,13 +145,10 @@ def campus_limit(scenario: Scenario, params: ParameterSet, axes: Axes) -> np.nda
     None when the pipeline is off (``pipeline: false`` or no existing industry)."""
     if not (scenario.existing_industry and scenario.pipeline):
         return None
-    c = campuses(axes.regions)
+    c = projects(axes.regions)
     n_r = len(axes.regions)
     _, last = history_years(params.library)
-    central = np.zeros(len(c.ids))
-    for status in UNCERTAIN:
-        central[c.status == status] = params.base("datacentres", f"delay_{status}")[0][0, 0, 0]
-    inside = window(c, axes.years, n_r, last, central)
+    inside = window(c, axes.years, n_r, last, central_delay(params, c))
     if not c.ids or not inside.any():
         return None
     completion, delay = draws(params, c)
@@ -159,7 +172,7 @@ def calibrated_coverage(library: Library, region: str) -> float:
     """
     first, last = library.history_years()
     pair = np.array([first, last], dtype=float)
-    c = campuses([region])
+    c = projects([region])
     built = c.status != "announced"
     pue = library.series("datacentres", "pue", ["ai_campus"], pair)[0][0, 1]
     facility = c.capacity * np.where(c.it_basis, pue, 1.0) * built
@@ -169,3 +182,30 @@ def calibrated_coverage(library: Library, region: str) -> float:
     it_power = library.series("accelerators", "it_power", ["H100"], pair)[0][0, 1]
     growth = (fleet[1] - fleet[0]) * share * it_power * pue
     return float((named[1] - named[0]) / growth)
+
+
+def supply_additions(kind: str, scenario: Scenario, params: ParameterSet, axes: Axes) -> np.ndarray | None:
+    """What the existing industry's ``kind`` (``fab`` or ``packaging``) capacity gains each year from
+    its named sites, ÷ the kind's ``pipeline_coverage``, ``(sample|1, year)`` in the library series'
+    unit (wafer/year), NaN outside the window; None when the pipeline is off or has no such window.
+
+    The window runs from the year after the series' last data year to the last year a named site is
+    expected to enter service (2030 at most). Sites carry the same status-based completion and delay
+    as campuses (no source gives fab or packaging completion rates; an assumption).
+    """
+    if not (scenario.existing_industry and scenario.pipeline):
+        return None
+    table, series = SUPPLY_SERIES[kind]
+    regions = list(dict.fromkeys(params.library.ids("regions")))
+    # The library's series is one world (TSMC) total: every site in one group.
+    c = projects(regions, kind, SUPPLY_OPERATOR[kind])
+    c = replace(c, region=np.zeros(len(c.ids), dtype=int))
+    last = int(params.library.base_year(table, series))
+    inside = window(c, axes.years, 1, last, central_delay(params, c))[:, 0]
+    if not c.ids or not inside.any():
+        return None
+    completion, delay = draws(params, c)
+    years = axes.years
+    added = pipeline.additions(c.capacity, c.online, c.full, c.region, 1, years, completion, delay)[..., 0]
+    coverage = params.get(table, "pipeline_coverage")[:, :, 0, 0]
+    return pipeline.window_limit(added, coverage, inside[None])

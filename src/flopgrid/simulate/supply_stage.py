@@ -13,10 +13,11 @@ import numpy as np
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes, build_arrays, history_years, mix_by_year
 from flopgrid.library import HISTORY
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, dot_last, finance, supply
+from flopgrid.model import datacentres, dot_last, finance, pipeline, supply
 from flopgrid.model.builds import BuildArrays
 from flopgrid.parameters import SINGLE, ParameterSet
 from flopgrid.scenario import Scenario
+from flopgrid.simulate.pipeline import supply_additions
 
 #: Where the existing industry's supply-chain capacity sits, for attributing its capex: TSMC's
 #: leading-edge and CoWoS capacity is in Taiwan; HBM is made by SK hynix and Samsung in South Korea
@@ -151,6 +152,13 @@ def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply
         share = p("fabs", "ai_share")[..., 0, 0]
         fab_now = supply.trend(level, growth, years, base)
         fab_before = supply.trend(level, growth, years - 1, base)
+        named = supply_additions("fab", scenario, params, axes)
+        if named is not None:
+            # The atlas pipeline's window: named fabs' additions, then the trend from their level.
+            fab_now = pipeline.extend(np.broadcast_to(level, fab_now.shape), named, growth, years, base)
+            fab_before = np.concatenate(
+                [fab_before[:, :1] * np.ones((fab_now.shape[0], 1)), fab_now[:, :-1]], 1
+            )
         existing_added["fab"] = np.maximum(fab_now - fab_before, 0.0) * share
         ex_wafers = (fab_now + fab_before) / 2 * share
         tw = axes.regions.index(EXISTING_SUPPLY_REGION["fab"])
@@ -165,6 +173,9 @@ def supply_stage(scenario: Scenario, params: ParameterSet, axes: Axes) -> Supply
             known = p(asset, level_name)[..., 0, 0]
             last = lib.base_year(asset, level_name)
             ceiling = supply.compound(known, p(asset, growth_name)[..., 0, 0], years, last)
+            named = supply_additions(asset, scenario, params, axes) if asset == "packaging" else None
+            if named is not None:
+                ceiling = pipeline.extend(known, named, p(asset, growth_name)[..., 0, 0], years, last)
             # The year before the first: the data's own step into the first year, at this sample's level.
             step = lib.series(asset, level_name, [SINGLE[asset]], np.array([years[0] - 1, years[0]]))[0][0]
             before = known[:, :1] * (step[0] / step[1] if step[1] > 0 else 1.0)
