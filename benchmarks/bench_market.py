@@ -27,7 +27,8 @@ import flopgrid
 from flopgrid.simulate.compare import compare
 from flopgrid.simulate.market import market_stage
 from flopgrid.simulate.runner import prepare
-from flopgrid.simulate.stages import deployment_stage, supply_stage
+from flopgrid.simulate.stages import deployment_stage
+from flopgrid.simulate.supply_stage import supply_stage
 
 
 def _times(run: Callable[[], object], repeats: int) -> list[float]:

@@ -103,3 +103,129 @@ def expected_pipeline(
     """
     values = in_service(capacity, online, full, years, probability, delay)
     return by_group(values, region, regions)
+
+
+#: SplitMix64's constants (Steele, Lea & Flood 2014): a counter-based hash whose outputs pass BigCrush.
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def hashed_uniforms(seed: int, samples: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Uniform draws in [0, 1) for each (sample, key), ``(sample, key)``, from a counter-based hash.
+
+    A draw depends only on the seed, the sample's index in the run and the key (e.g. a hash of an
+    asset's id), so a sample draws the same whatever block it is run in and an asset keeps its draws
+    when other assets are added.
+
+    >>> u = hashed_uniforms(0, np.arange(3), np.array([1, 2]))
+    >>> again = hashed_uniforms(0, np.array([2]), np.array([2]))
+    >>> u.shape, bool(((u >= 0) & (u < 1)).all()), bool(u[2, 1] == again[0, 0])
+    ((3, 2), True, True)
+    """
+    with np.errstate(over="ignore"):
+        x = (
+            np.asarray(samples, dtype=np.uint64)[:, None] * np.uint64(_GOLDEN)
+            + np.asarray(keys, dtype=np.uint64)[None, :] * np.uint64(_MIX2)
+            + np.uint64(seed % 2**64) * np.uint64(_MIX1)
+        )
+        x = x + np.uint64(_GOLDEN)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(_MIX1)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(_MIX2)
+        x = x ^ (x >> np.uint64(31))
+    out: np.ndarray = (x >> np.uint64(11)).astype(float) * 2.0**-53
+    return out
+
+
+def triangular(u: np.ndarray, low: np.ndarray, mode: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The triangular distribution's quantile ``u`` between ``low`` and ``high`` with its peak at ``mode``.
+
+    >>> triangular(np.array([0.0, 0.5, 1.0]), 0.0, 1.0, 2.0).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    u, low, mode, high = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (u, low, mode, high)))
+    span = high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cut = np.where(span > 0, (mode - low) / span, 0.5)
+        left = low + np.sqrt(u * span * (mode - low))
+        right = high - np.sqrt((1.0 - u) * span * (high - mode))
+    out: np.ndarray = np.where(span > 0, np.where(u < cut, left, right), mode)
+    return out
+
+
+def additions(
+    capacity: np.ndarray,
+    online: np.ndarray,
+    full: np.ndarray,
+    group: np.ndarray,
+    groups: int,
+    years: np.ndarray,
+    probability: np.ndarray | float = 1.0,
+    delay: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """Capacity each group's projects add in each year, ``(..., year, group)``: what is in service at
+    the end of the year less what was at the end of the year before (:func:`in_service`).
+
+    ``capacity``, ``probability`` and ``delay`` broadcast over ``(..., asset)``: a Monte Carlo draw
+    gives ``probability`` 0 or 1 and a delay per sample and asset, the central run their expected
+    values.
+
+    >>> additions(np.array([100.0]), np.array([2025.0]), np.array([2026.0]), np.array([0]), 1,
+    ...           np.arange(2025, 2028))[..., 0].tolist()
+    [50.0, 50.0, 0.0]
+    """
+    years = np.asarray(years, dtype=float)
+    span = np.concatenate([years[:1] - 1.0, years])
+    level = by_group(in_service(capacity, online, full, span, probability, delay), group, groups)
+    out: np.ndarray = np.diff(level, axis=-2)
+    return out
+
+
+def window_limit(added: np.ndarray, coverage: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The yearly limit the pipeline sets, ``added / coverage`` in the ``window`` (NaN elsewhere).
+
+    Named projects are a share ``coverage`` of a kind's capacity growth, so the kind grows by the named
+    additions scaled up by that share. A group with no coverage (NaN) has no window.
+
+    >>> window_limit(np.array([[10.0, 4.0], [10.0, 4.0]]), np.array([0.5, np.nan]),
+    ...              np.array([[True, True], [False, True]])).tolist()
+    [[20.0, nan], [nan, nan]]
+    """
+    inside = np.asarray(window, dtype=bool) & np.isfinite(coverage)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = np.where(inside, added / coverage, np.nan)
+    return out
+
+
+def extend(
+    known: np.ndarray, added: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float
+) -> np.ndarray:
+    """A capacity path: the library's series up to its last data year, then ``L(t) = L(t − 1) + a(t)``
+    in the pipeline's window (``added`` not NaN) and ``L(t) = L(t − 1) (1 + g(t))`` after it, so the
+    trend takes over from the level the pipeline reached. Without a window this is
+    :func:`flopgrid.model.supply.compound`.
+
+    Parameters
+    ----------
+    known
+        The library's series on the run's years (held after its last year), ``(sample|1, year)``.
+    added
+        Capacity the pipeline adds each year (coverage-scaled), NaN outside its window.
+    growth
+        The trend's growth rate each year.
+    years, last_data_year
+        The run's years and the series' last data year.
+
+    Examples
+    --------
+    >>> extend(np.array([[10.0, 20.0, 20.0, 20.0, 20.0]]), np.array([[np.nan, np.nan, 5.0, 4.0, np.nan]]),
+    ...        np.array([[0.5] * 5]), np.arange(2024, 2029), 2025).tolist()
+    [[10.0, 20.0, 25.0, 29.0, 43.5]]
+    """
+    ahead = np.asarray(years)[None, :] > last_data_year
+    inside = ahead & np.isfinite(added)
+    factor = np.where(ahead & ~inside, 1.0 + growth, 1.0)
+    step = np.where(inside, np.nan_to_num(added, nan=0.0), 0.0)
+    shape = np.broadcast_shapes(known.shape, factor.shape, step.shape)
+    grown = np.cumprod(np.broadcast_to(factor, shape), axis=1)
+    # L(t) = P(t) · (L(last) + Σ_{s ≤ t} a(s) / P(s)) with P the cumulative growth factor.
+    out: np.ndarray = grown * (known + np.cumsum(np.broadcast_to(step, shape) / grown, axis=1))
+    return out

@@ -413,6 +413,11 @@ class Scenario(_Strict):
     #: False: after the start year the existing industry follows the model from supply-chain inputs
     #: only, as in the backtest; true: it follows the library's history up to the last data year.
     history: bool = True
+    #: With the existing industry: true (default), the atlas's named projects drive the near term
+    #: (docs/atlas.md): campuses set the yearly most new data-centre grid power per region, TSMC's fabs
+    #: and packaging sites extend the wafer and CoWoS series, up to 2030 at most; false: the library's
+    #: trends (max_new_power, capacity_growth) throughout, as before the pipeline.
+    pipeline: bool = True
     parameters: dict[str, dict[str, Any]] = {}
     chips: Chips = Chips()
     builds: Builds = Builds()

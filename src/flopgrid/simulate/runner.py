@@ -32,8 +32,8 @@ from flopgrid.simulate.stages import (
     money_stage,
     operations_stage,
     production_limit,
-    supply_stage,
 )
+from flopgrid.simulate.supply_stage import supply_stage
 from flopgrid.simulate.variables import FINANCE_VARIABLES, FINANCING, FLAGS, VARIABLES
 from flopgrid.version import __version__
 
@@ -79,6 +79,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
         "dc_capacity": fleet.dc_capacity,
         "dc_energised": fleet.energised,
         "grid_connection": fleet.grid,
+        "pipeline_dc_power": d.pipeline_dc,
         "firm_power": d.own_firm + fleet.grid,
         "plant_capacity": d.plant_capacity,
         "it_power": e.it_rating,

@@ -252,6 +252,13 @@ def backtest_table(samples: int = 500, seed: int = 0) -> ValidationTable:
             else "this model has no history switch yet: its existing industry is already modelled from "
             "inputs (library series of CoWoS and HBM capacity included)."
         ),
+        "Atlas pipeline: "
+        + (
+            "on (pipeline: true, the default): the leading-edge wafers after the series' last data year "
+            "(2024) come from TSMC's named fabs; the data-centre window starts after the backtest."
+            if scenario.pipeline
+            else "off (pipeline: false): the library's trends."
+        ),
         "Mix of 2023–2024 (assumption): " + "; ".join(f"{y}: {s}" for y, s in MIX_2023_2024.items()),
         "Rows marked 'calibration' are figures some library inputs were derived from (listed); they are "
         "shown but never counted.",

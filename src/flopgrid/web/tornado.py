@@ -82,7 +82,9 @@ def driver_inputs(
             # A per-item parameter's item axis follows the table's items; "all" (one quantile for
             # every region) and single-item tables have one column.
             k = names.index(item) if item in names and first.shape[-1] == len(names) else 0
-            low, high = (float(np.median(first[s, :, k])) for s in (0, 1))
+            # The median over regions that have the parameter (regions.pipeline_coverage is NaN
+            # where the atlas pipeline does not drive a region).
+            low, high = (float(np.nanmedian(first[s, :, k])) for s in (0, 1))
             inputs.append({"item": item, "low": low, "high": high})
         out[driver] = {
             "input_unit": specs[(table, parameter)].unit,
