@@ -154,12 +154,26 @@ def test_the_same_seed_draws_the_same_campuses() -> None:
     assert not np.array_equal(one, other)
 
 
-def test_the_us_coverage_is_its_calibration_on_history() -> None:
+def test_the_us_coverage_is_its_calibration_on_the_slate() -> None:
     library = load_library()
-    row = library.series("regions", "pipeline_coverage", ["US"], np.array([2025]))
+    row = library.series("regions", "pipeline_coverage", ["US"], np.array([2026]))
     got = calibrated_coverage(library, "US")
     assert float(row[1][0, 0]) <= got <= float(row[2][0, 0])
-    # A calibration follows its data: new atlas rows of 2024-2025 change it, and the row must follow.
+    # By hand: named US campuses' facility power entering service in 2026 over the 2026 slate.
+    pue = value("datacentres", "ai_campus", "pue", 2026)
+    named = 0.0
+    for a in load_atlas().select(kind="campus"):
+        if a.region != "US" or a.status == "cancelled" or math.isnan(a.capacity_model):
+            continue
+        if a.online_year is None and a.full_year is None:
+            continue
+        on = float(a.online_year if a.online_year is not None else a.full_year)  # type: ignore[arg-type]
+        full = max(float(a.full_year) if a.full_year is not None else on, on)
+        share = [min(max((y - on + 1.0) / (full - on + 1.0), 0.0), 1.0) for y in (2025, 2026)]
+        named += a.capacity_model * (pue if a.basis == "it" else 1.0) * (share[1] - share[0])
+    slated = float(library.series("regions", "slated_dc_power", ["US"], np.array([2026]))[0][0, 0])
+    assert got == pytest.approx(named / slated, rel=1e-9)
+    # A calibration follows its data: new atlas rows for 2026 change it, and the row must follow.
     hint = f"set regions.US.pipeline_coverage to {got:.3f}"
     assert float(row[0][0, 0]) == pytest.approx(got, rel=0.05), hint
 

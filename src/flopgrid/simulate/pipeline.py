@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from flopgrid.layout import Axes, history_years
-from flopgrid.library import HISTORY, Library
+from flopgrid.library import Library
 from flopgrid.library.atlas import Asset, load_atlas
 from flopgrid.model import pipeline
 from flopgrid.parameters import ParameterSet
@@ -163,25 +163,25 @@ def campus_limit(scenario: Scenario, params: ParameterSet, axes: Axes) -> np.nda
 
 
 def calibrated_coverage(library: Library, region: str) -> float:
-    """The share of a region's AI data-centre power growth over the history's data years that the
-    atlas's operating and building campuses represent (the calibration of ``pipeline_coverage``).
+    """The share of the data-centre power slated to enter service in a region in the pipeline's first
+    year that the atlas's campuses name (the calibration of ``pipeline_coverage``).
 
-    Named campuses in service (facility power, as stated, no delay) at the end of the last data year
-    less at the end of the first, over the library's growth of the world fleet in the same years ×
-    the region's ``chip_share`` × an H100's all-in IT power × the AI campus PUE.
+    Named campuses of every status but cancelled, facility power as stated, in service at the end of
+    the year after the history's last data year less at the end of that data year (no completion
+    chance, no delay: a slate is what is planned, not what is expected), over the library's
+    ``regions.slated_dc_power`` of that year. A slate, not history: the atlas is compiled from
+    today's announcements, which name the new large campuses far more fully than the many small
+    halls that made up past growth, so a share measured on past growth (0.107 for the US on
+    2023–2025) would read named projects as a tenth of the future and overstate it threefold.
     """
-    first, last = library.history_years()
-    pair = np.array([first, last], dtype=float)
+    _, last = library.history_years()
+    pair = np.array([last, last + 1], dtype=float)
     c = projects([region])
-    built = c.status != "announced"
     pue = library.series("datacentres", "pue", ["ai_campus"], pair)[0][0, 1]
-    facility = c.capacity * np.where(c.it_basis, pue, 1.0) * built
+    facility = c.capacity * np.where(c.it_basis, pue, 1.0)
     named = pipeline.in_service(facility, c.online, c.full, pair).sum(axis=0)
-    fleet = library.series(*HISTORY[:2], [HISTORY[2]], pair)[0][0]
-    share = library.series("regions", "chip_share", [region], pair)[0][0, 1]
-    it_power = library.series("accelerators", "it_power", ["H100"], pair)[0][0, 1]
-    growth = (fleet[1] - fleet[0]) * share * it_power * pue
-    return float((named[1] - named[0]) / growth)
+    slated = library.series("regions", "slated_dc_power", [region], pair)[0][0, 1]
+    return float((named[1] - named[0]) / slated)
 
 
 def supply_additions(kind: str, scenario: Scenario, params: ParameterSet, axes: Axes) -> np.ndarray | None:
