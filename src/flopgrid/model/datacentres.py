@@ -49,10 +49,16 @@ def year_average(stock: np.ndarray, initial: np.ndarray, axis: int = 1) -> np.nd
     before the first year (broadcast to one year of ``stock``)."""
     shape = (*stock.shape[:axis], 1, *stock.shape[axis + 1 :])
     before = np.broadcast_to(initial, shape)
-    previous = np.concatenate(
-        [before, np.take(stock, np.arange(stock.shape[axis] - 1), axis=axis)], axis=axis
-    )
-    average: np.ndarray = (previous + stock) / 2
+    # Written in place, slice by slice: the same sums as ``(previous + stock) / 2`` with ``previous``
+    # the stock shifted by a year, without building ``previous``.
+    average: np.ndarray = np.empty(stock.shape, dtype=np.result_type(stock, before, 1.0))
+
+    def span(start: int | None, stop: int | None) -> tuple[slice, ...]:
+        return (*(slice(None),) * (axis % stock.ndim), slice(start, stop))
+
+    np.add(before, stock[span(0, 1)], out=average[span(0, 1)])
+    np.add(stock[span(None, -1)], stock[span(1, None)], out=average[span(1, None)])
+    average /= 2
     return average
 
 
