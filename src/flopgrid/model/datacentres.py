@@ -147,6 +147,7 @@ def deploy(
     leaving = np.zeros((n_years + 1, n_samples, *cell))
     queue_age = np.zeros((n_samples, *cell))
     lives = [int(x) for x in np.unique(life)]
+    shortest, longest = lives[0], lives[-1]
     n_cells = queue_age.size
     # Year-major flat positions: a chip of cell c leaving in year y is ``leaving.flat[y * n_cells + c]``.
     cells = np.arange(n_cells)
@@ -169,7 +170,13 @@ def deploy(
     pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
     connected = industry * pue0
     for t in range(n_years):
-        out = leaving[t] + np.where((t < life)[:, None, None], initial_out, 0.0)
+        # ``initial_out`` where the year is within the chip's life, else 0 (one pass when all agree).
+        if t < shortest:
+            out = leaving[t] + initial_out
+        elif t >= longest:
+            out = leaving[t] + 0.0
+        else:
+            out = leaving[t] + np.where((t < life)[:, None, None], initial_out, 0.0)
         in_service -= out
         # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
         np.copyto(in_service, 0.0, where=in_service < 1e-6)
@@ -220,10 +227,11 @@ def deploy(
                 else np.zeros_like(queue)
             )
         # Room for all but rounding is room for all.
-        share = np.where(share > 1.0 - 1e-12, 1.0, share)
+        np.copyto(share, 1.0, where=share > 1.0 - 1e-12)
         new = candidates * share[..., None]
         # What is left of chips all installed is rounding, not chips.
-        queue = np.where(share[..., None] >= 1.0, 0.0, candidates - new)
+        queue = candidates - new
+        np.copyto(queue, 0.0, where=share[..., None] >= 1.0)
         queue_age = np.where(queue > 0, waited, 0.0)
         # Installed chips serve the life left after their wait (at least their first year), split
         # between the two whole years around a fractional mean wait so the mean life is kept.
@@ -239,14 +247,18 @@ def deploy(
         else:
             whole = np.floor(waited)
             later = waited - whole
-            parts = [(life_rows - whole, new * (1.0 - later))]
+            offset = life_rows - whole
+            parts = [(offset, new * (1.0 - later))]
             if later.any():
-                parts.append((life_rows - whole - 1.0, new * later))
+                parts.append((offset - 1.0, new * later))
             flat = leaving.reshape(-1)  # a view
             for offset, leave in parts:
                 # Each cell leaves in one year (past the horizon: the last row), so one scatter of
                 # distinct positions books them all.
-                when = np.minimum(t + np.maximum(offset, 1.0), n_years).astype(np.intp).reshape(-1)
+                step = np.maximum(offset, 1.0)
+                step += t
+                np.minimum(step, n_years, out=step)
+                when = step.astype(np.intp).reshape(-1)
                 when *= n_cells
                 when += cells
                 flat[when] += leave.reshape(-1)
