@@ -119,7 +119,7 @@ def _npv_horner(rate: np.ndarray, by_year: np.ndarray) -> np.ndarray:
     year instead of a power per element, for the many evaluations of the IRR's bisection. ``by_year``
     is the flows year-major, ``(year, sample)``."""
     x = 1.0 / (1.0 + rate)
-    total = by_year[-1].copy()
+    total: np.ndarray = by_year[-1].copy()
     for t in range(by_year.shape[0] - 2, -1, -1):
         total *= x
         total += by_year[t]
