@@ -93,8 +93,13 @@ def irr(flows: np.ndarray) -> np.ndarray:
     flows = np.asarray(flows, dtype=float)
     n_years = flows.shape[-1]
     values = flows @ discount(IRR_GRID, n_years).T  # (S, G)
-    sign = np.sign(values)
-    change = sign[:, :-1] * sign[:, 1:] <= 0
+    # The NPV changes sign (or is zero) between two grid rates where ``sign(a) × sign(b) ≤ 0``: neither
+    # both positive nor both negative, and neither not a number (whose sign's product is not ≤ 0).
+    positive, negative = values > 0, values < 0
+    change = ~((positive[:, :-1] & positive[:, 1:]) | (negative[:, :-1] & negative[:, 1:]))
+    unknown = np.isnan(values)
+    if unknown.any():
+        change &= ~(unknown[:, :-1] | unknown[:, 1:])
     distance = np.where(change, np.minimum(np.abs(IRR_GRID[:-1]), np.abs(IRR_GRID[1:])), np.inf)
     g = np.argmin(distance, axis=1)
     found = np.isfinite(distance[np.arange(len(g)), g]) & np.any(flows != 0, axis=1)

@@ -70,7 +70,12 @@ class IsoElastic:
         # A sum over the few uses written out: numpy's reductions over a short axis are slow.
         out: np.ndarray = np.zeros(np.broadcast_shapes(price.shape, (self.quantity.shape[0], 1)))
         for u in range(self.quantity.shape[1]):
-            out += self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
+            term = self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
+            # The first use's term is the sum so far (0 + y is y): no pass adding it to zeros.
+            if u == 0 and term.shape == out.shape:
+                out = term
+            else:
+                out += term
         return out
 
     def price_for(self, target: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
