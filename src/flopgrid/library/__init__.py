@@ -13,7 +13,7 @@ linearly between the given years and held constant before the first and after th
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -91,6 +91,9 @@ class Library:
     #: (table, parameter, item) → (years, value, low, high) in model units, sorted by year: the lookups
     #: the simulator makes, kept out of pandas because they happen on every run.
     index: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    #: (table, parameter) → :meth:`base_year`, filled on first use: the simulator asks on every block,
+    #: and filtering the rows takes milliseconds.
+    base_years: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     def ids(self, table: str) -> list[str]:
         """The items of ``table`` in file order."""
@@ -142,8 +145,11 @@ class Library:
 
     def base_year(self, table: str, parameter: str) -> float:
         """The latest year given for a parameter (the year existing capacities refer to)."""
-        sel = self.rows[(self.rows.table == table) & (self.rows.parameter == parameter)]
-        return float(sel.year.max())
+        key = (table, parameter)
+        if key not in self.base_years:
+            sel = self.rows[(self.rows.table == table) & (self.rows.parameter == parameter)]
+            self.base_years[key] = float(sel.year.max())
+        return self.base_years[key]
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:

@@ -93,16 +93,23 @@ def irr(flows: np.ndarray) -> np.ndarray:
     flows = np.asarray(flows, dtype=float)
     n_years = flows.shape[-1]
     values = flows @ discount(IRR_GRID, n_years).T  # (S, G)
-    sign = np.sign(values)
-    change = sign[:, :-1] * sign[:, 1:] <= 0
+    # The NPV changes sign (or is zero) between two grid rates where ``sign(a) × sign(b) ≤ 0``: neither
+    # both positive nor both negative, and neither not a number (whose sign's product is not ≤ 0).
+    positive, negative = values > 0, values < 0
+    change = ~((positive[:, :-1] & positive[:, 1:]) | (negative[:, :-1] & negative[:, 1:]))
+    unknown = np.isnan(values)
+    if unknown.any():
+        change &= ~(unknown[:, :-1] | unknown[:, 1:])
     distance = np.where(change, np.minimum(np.abs(IRR_GRID[:-1]), np.abs(IRR_GRID[1:])), np.inf)
     g = np.argmin(distance, axis=1)
     found = np.isfinite(distance[np.arange(len(g)), g]) & np.any(flows != 0, axis=1)
     low, high = IRR_GRID[g], IRR_GRID[g + 1]
     f_low = values[np.arange(len(g)), g]
+    # Year-major, so that each year's flows are contiguous for the many Horner evaluations.
+    by_year = np.ascontiguousarray(flows.T)
     for _ in range(IRR_STEPS):
         mid = (low + high) / 2
-        f_mid = _npv_horner(mid, flows)
+        f_mid = _npv_horner(mid, by_year)
         same = np.sign(f_mid) == np.sign(f_low)
         low, f_low = np.where(same, mid, low), np.where(same, f_mid, f_low)
         high = np.where(same, high, mid)
@@ -112,13 +119,15 @@ def irr(flows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _npv_horner(rate: np.ndarray, flows: np.ndarray) -> np.ndarray:
+def _npv_horner(rate: np.ndarray, by_year: np.ndarray) -> np.ndarray:
     """``npv`` by Horner's scheme, ``Σ_t flows_t · x^t`` with ``x = 1 / (1 + rate)``: a multiply-add per
-    year instead of a power per element, for the many evaluations of the IRR's bisection."""
+    year instead of a power per element, for the many evaluations of the IRR's bisection. ``by_year``
+    is the flows year-major, ``(year, sample)``."""
     x = 1.0 / (1.0 + rate)
-    total = flows[:, -1].copy()
-    for t in range(flows.shape[1] - 2, -1, -1):
-        total = total * x + flows[:, t]
+    total: np.ndarray = by_year[-1].copy()
+    for t in range(by_year.shape[0] - 2, -1, -1):
+        total *= x
+        total += by_year[t]
     return total
 
 

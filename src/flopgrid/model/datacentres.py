@@ -49,10 +49,16 @@ def year_average(stock: np.ndarray, initial: np.ndarray, axis: int = 1) -> np.nd
     before the first year (broadcast to one year of ``stock``)."""
     shape = (*stock.shape[:axis], 1, *stock.shape[axis + 1 :])
     before = np.broadcast_to(initial, shape)
-    previous = np.concatenate(
-        [before, np.take(stock, np.arange(stock.shape[axis] - 1), axis=axis)], axis=axis
-    )
-    average: np.ndarray = (previous + stock) / 2
+    # Written in place, slice by slice: the same sums as ``(previous + stock) / 2`` with ``previous``
+    # the stock shifted by a year, without building ``previous``.
+    average: np.ndarray = np.empty(stock.shape, dtype=np.result_type(stock, before, 1.0))
+
+    def span(start: int | None, stop: int | None) -> tuple[slice, ...]:
+        return (*(slice(None),) * (axis % stock.ndim), slice(start, stop))
+
+    np.add(before, stock[span(0, 1)], out=average[span(0, 1)])
+    np.add(stock[span(None, -1)], stock[span(1, None)], out=average[span(1, None)])
+    average /= 2
     return average
 
 
@@ -127,27 +133,36 @@ def deploy(
         no orders (every arrival ships) and no inventory value.
     """
     n_samples, n_years, n_regions = arrivals.shape[:3]
+    cell = arrivals.shape[2:]
     life = np.broadcast_to(whole_life(lifetime), (n_samples,))
-    # Year-major while stepping (each year's slice is contiguous), sample-major on return.
-    by_year = (n_years, n_samples, *arrivals.shape[2:])
-    added, retired, installed, waiting = (np.zeros(by_year) for _ in range(4))
-    dc_capacity, dc_existing, grid, energised, value = (
-        np.zeros((n_years, n_samples, n_regions)) for _ in range(5)
-    )
-    ordered = np.zeros(by_year)
-    queue_value = np.zeros((n_samples, *arrivals.shape[2:]))
+    # Sample-major outputs written a year at a time: no transposition of every array at the end.
+    fleet = (n_samples, n_years, *cell)
+    added, retired, installed, waiting = (np.empty(fleet) for _ in range(4))
+    by_region = (n_samples, n_years, n_regions)
+    dc_capacity, dc_existing, grid, energised, value = (np.empty(by_region) for _ in range(5))
+    ordered = np.zeros(fleet)
+    queue_value = np.zeros((n_samples, *cell))
     # Chips leaving service by year (a last row for beyond the horizon), and the mean years the chips
     # in the queue have waited: a chip's service life runs from its delivery, so waiting uses it up.
-    leaving = np.zeros((n_years + 1, *by_year[1:]))
-    queue_age = np.zeros((n_samples, *arrivals.shape[2:]))
+    leaving = np.zeros((n_years + 1, n_samples, *cell))
+    queue_age = np.zeros((n_samples, *cell))
     lives = [int(x) for x in np.unique(life)]
-    flat = leaving.reshape(n_years + 1, -1)  # a view: (year, cell)
-    cells = np.arange(flat.shape[1])
+    shortest, longest = lives[0], lives[-1]
+    n_cells = queue_age.size
+    # Year-major flat positions: a chip of cell c leaving in year y is ``leaving.flat[y * n_cells + c]``.
+    cells = np.arange(n_cells)
     life_rows = life[:, None, None]
+    # Years in which the existing industry ships anything: in the others its orders change nothing.
+    ships: np.ndarray = np.zeros(n_years, dtype=bool)
+    if orders is not None:
+        ships = np.asarray(orders.supply.any(axis=(0, 2, 3)))
+    keep = None if orders is None else 1.0 - orders.value_loss[:, None, None]
 
-    initial = np.broadcast_to(initial, (n_samples, *arrivals.shape[2:]))
+    initial = np.broadcast_to(initial, (n_samples, *cell))
+    # The fleet before the horizon retires by ``initial / life`` a year (as ``initial × (1 / life)``).
+    initial_out = initial * (1.0 / life)[:, None, None]
     in_service = initial.astype(float).copy()
-    queue = np.zeros((n_samples, *arrivals.shape[2:]))
+    queue = np.zeros((n_samples, *cell))
     follow = existing_dc is not None
     industry = np.zeros((n_samples, n_regions))
     if existing_dc is not None:
@@ -155,17 +170,25 @@ def deploy(
     pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
     connected = industry * pue0
     for t in range(n_years):
-        out = leaving[t] + initial * np.where(t < life, 1.0 / life, 0.0)[:, None, None]
-        in_service = in_service - out
+        # ``initial_out`` where the year is within the chip's life, else 0 (one pass when all agree).
+        if t < shortest:
+            out = leaving[t] + initial_out
+        elif t >= longest:
+            out = leaving[t] + 0.0
+        else:
+            out = leaving[t] + np.where((t < life)[:, None, None], initial_out, 0.0)
+        in_service -= out
         # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
-        in_service = np.where(in_service < 1e-6, 0.0, in_service)
+        np.copyto(in_service, 0.0, where=in_service < 1e-6)
 
         power = it_power[:, t]
         used = dot_last(in_service, power)
-        candidates = queue + arrivals[:, t] + (out if refresh else 0.0)
+        candidates = queue + arrivals[:, t]
+        if refresh:
+            candidates += out
         demand = dot_last(candidates, power)
         own = planned[:, t]
-        if orders is not None:
+        if orders is not None and ships[t]:
             shipped = orders.supply[:, t]
             if orders.ordered[t]:
                 # The most room the year can energise: firm power with the year's most new grid.
@@ -176,13 +199,15 @@ def deploy(
                 with np.errstate(divide="ignore", invalid="ignore"):
                     take = np.where(offered > 0, np.minimum(wanted_w / offered, 1.0), 0.0)
                 shipped = shipped * take[..., None]
-            ordered[t] = shipped
-            candidates = candidates + shipped
+            ordered[:, t] = shipped
+            candidates += shipped
             demand = demand + dot_last(shipped, power)
-            queue_value = (
-                queue_value * (1.0 - orders.value_loss[:, None, None])
-                + (arrivals[:, t] + shipped) * orders.price[:, t]
-            )
+            inflow = (arrivals[:, t] + shipped) * orders.price[:, t]
+        elif orders is not None:
+            inflow = arrivals[:, t] * orders.price[:, t]
+        if keep is not None:
+            queue_value *= keep
+            queue_value += inflow
         wanted = np.maximum(industry, used + demand - own) if follow else industry
         shortfall = np.maximum((own + wanted) * pue[:, t] - own_firm[:, t] - connected, 0.0)
         connected = connected + np.minimum(shortfall, max_new_grid[:, t])
@@ -196,12 +221,17 @@ def deploy(
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(demand > 0, np.minimum(free / demand, 1.0), 0.0)
             # Mean years the candidates have waited: last year's queue one year more, new chips none.
-            waited = np.where(candidates > 0, queue * (queue_age + 1.0) / candidates, 0.0)
+            waited = (
+                np.where(candidates > 0, queue * (queue_age + 1.0) / candidates, 0.0)
+                if queue.any()
+                else np.zeros_like(queue)
+            )
         # Room for all but rounding is room for all.
-        share = np.where(share > 1.0 - 1e-12, 1.0, share)
+        np.copyto(share, 1.0, where=share > 1.0 - 1e-12)
         new = candidates * share[..., None]
         # What is left of chips all installed is rounding, not chips.
-        queue = np.where(share[..., None] >= 1.0, 0.0, candidates - new)
+        queue = candidates - new
+        np.copyto(queue, 0.0, where=share[..., None] >= 1.0)
         queue_age = np.where(queue > 0, waited, 0.0)
         # Installed chips serve the life left after their wait (at least their first year), split
         # between the two whole years around a fractional mean wait so the mean life is kept.
@@ -217,35 +247,29 @@ def deploy(
         else:
             whole = np.floor(waited)
             later = waited - whole
-            parts = [(life_rows - whole, new * (1.0 - later))]
+            offset = life_rows - whole
+            parts = [(offset, new * (1.0 - later))]
             if later.any():
-                parts.append((life_rows - whole - 1.0, new * later))
+                parts.append((offset - 1.0, new * later))
+            flat = leaving.reshape(-1)  # a view
             for offset, leave in parts:
                 # Each cell leaves in one year (past the horizon: the last row), so one scatter of
-                # distinct (year, cell) pairs books them all.
-                when = np.minimum(t + np.maximum(offset, 1.0), n_years).astype(np.intp)
-                flat[when.ravel(), cells] += leave.ravel()
-        queue_value = queue_value * (1.0 - share[..., None])
+                # distinct positions books them all.
+                step = np.maximum(offset, 1.0)
+                step += t
+                np.minimum(step, n_years, out=step)
+                when = step.astype(np.intp).reshape(-1)
+                when *= n_cells
+                when += cells
+                flat[when] += leave.reshape(-1)
+        if keep is not None:
+            queue_value *= 1.0 - share[..., None]
         in_service = in_service + new
 
-        added[t], retired[t], installed[t], waiting[t] = new, out, in_service, queue
-        dc_capacity[t], dc_existing[t], grid[t], energised[t] = capacity, industry, connected, room
-        value[t] = queue_value.sum(axis=-1)
-    added, retired, installed, waiting, dc_capacity, dc_existing, grid, energised, ordered, value = (
-        np.ascontiguousarray(np.moveaxis(a, 0, 1))
-        for a in (
-            added,
-            retired,
-            installed,
-            waiting,
-            dc_capacity,
-            dc_existing,
-            grid,
-            energised,
-            ordered,
-            value,
-        )
-    )
+        added[:, t], retired[:, t], installed[:, t], waiting[:, t] = new, out, in_service, queue
+        dc_capacity[:, t], dc_existing[:, t] = capacity, industry
+        grid[:, t], energised[:, t] = connected, room
+        value[:, t] = queue_value.sum(axis=-1)
     return Deployment(
         installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised, ordered, value
     )

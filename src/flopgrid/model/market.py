@@ -70,7 +70,12 @@ class IsoElastic:
         # A sum over the few uses written out: numpy's reductions over a short axis are slow.
         out: np.ndarray = np.zeros(np.broadcast_shapes(price.shape, (self.quantity.shape[0], 1)))
         for u in range(self.quantity.shape[1]):
-            out += self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
+            term = self.quantity[:, u, None] * np.exp(-self.elasticity[:, u, None] * log_ratio)
+            # The first use's term is the sum so far (0 + y is y): no pass adding it to zeros.
+            if u == 0 and term.shape == out.shape:
+                out = term
+            else:
+                out += term
         return out
 
     def price_for(self, target: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -92,15 +97,22 @@ class IsoElastic:
         tiny = np.finfo(float).tiny
         lo, hi = np.log(np.maximum(low, tiny)), np.log(np.maximum(high, tiny))
         x, goal = lo.copy(), np.log(np.maximum(target, tiny))
+        # What does not change between steps, once: the log of the reference price and each use's
+        # columns (``-ε`` as the exponent's factor, as ``(−ε) × log ratio`` was).
+        log_reference = np.log(self.reference_price)
+        uses = [
+            (self.quantity[:, u], -self.elasticity[:, u], self.elasticity[:, u])
+            for u in range(self.quantity.shape[1])
+        ]
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for _ in range(NEWTON_STEPS):
-                log_ratio = x - np.log(self.reference_price)
-                wanted = np.zeros_like(x)
-                slope = np.zeros_like(x)
-                for u in range(self.quantity.shape[1]):
-                    term = self.quantity[:, u] * np.exp(-self.elasticity[:, u] * log_ratio)
-                    wanted += term
-                    slope += self.elasticity[:, u] * term
+                log_ratio = x - log_reference
+                wanted, slope = np.zeros_like(x), np.zeros_like(x)
+                for k, (quantity, exponent, elasticity) in enumerate(uses):
+                    term = quantity * np.exp(exponent * log_ratio)
+                    # The first use's sums are its own term (0 + y is y): one array operation fewer.
+                    wanted = term if k == 0 else wanted + term
+                    slope = elasticity * term if k == 0 else slope + elasticity * term
                 excess = np.log(wanted) - goal
                 # Done where the quantity is within 1e-13 of the target or the bracket has closed (a
                 # row whose price is on a step has a bracket of one point): stop when every row is.
@@ -108,8 +120,9 @@ class IsoElastic:
                     break
                 # Safeguarded: the bracket [lo, hi] keeps the root; a Newton step that is not a number
                 # (demand overflowing near a price of 0) or leaves the bracket is a bisection instead.
-                lo = np.where(excess > 0, x, lo)
-                hi = np.where(excess > 0, hi, x)
+                up = excess > 0
+                lo = np.where(up, x, lo)
+                hi = np.where(up, hi, x)
                 newton = x + excess * wanted / slope
                 inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
                 x = np.where(excess == 0, x, np.where(inside, newton, 0.5 * (lo + hi)))
@@ -239,10 +252,12 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     # Classes dearer than the cap come after it and are never reached.
     every_cost = np.concatenate([cost, cap[:, None]], axis=1)
     order = np.argsort(every_cost, axis=1, kind="stable")
-    steps = every_cost[rows, order]
+    # Positions in the flattened (sample, step) arrays: a flat gather is cheaper than ``[rows, order]``.
+    index = order + rows * every_cost.shape[1]
+    steps = np.take(every_cost, index)
     # "Unbounded" is the largest float whose sums with the classes after it stay finite.
     unbounded = np.finfo(float).max / (cost.shape[1] + 2)
-    blocks = np.concatenate([capacity, np.full((n_s, 1), unbounded)], axis=1)[rows, order]
+    blocks = np.take(np.concatenate([capacity, np.full((n_s, 1), unbounded)], axis=1), index)
     offered = np.cumsum(blocks, axis=1)
     # What is offered below each step, summed anew (offered − blocks would lose it beside the backstop).
     before = np.concatenate([np.zeros((n_s, 1)), offered[:, :-1]], axis=1)
@@ -258,8 +273,18 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     low = steps[at, np.maximum(marginal - 1, 0)]
     high = steps[at, marginal]
     if isinstance(demand, IsoElastic):
-        # Rows whose price is on a step need no search: a closed bracket leaves them as they are.
-        high = demand.price_for(target, np.where(on_step, high, low), high)
+        # Rows whose price is on a step need no search (their bracket would be one point, which no step
+        # of the search moves or counts as unfinished): only the others are searched.
+        off = np.flatnonzero(~on_step)
+        if off.size:
+            uses = demand.quantity.shape[1]
+            rows_of = IsoElastic(
+                np.broadcast_to(demand.quantity, (n_s, uses))[off],
+                np.broadcast_to(demand.reference_price, (n_s,))[off],
+                np.broadcast_to(demand.elasticity, (n_s, uses))[off],
+            )
+            high = high.copy()
+            high[off] = rows_of.price_for(target[off], low[off], high[off])
     else:
         for _ in range(BISECTION_STEPS):
             mid = 0.5 * (low + high)
@@ -271,11 +296,12 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     # Classes below the price sell all they can; classes at the price share what is left pro rata.
     below = cost < price[:, None]
     at_price = cost == price[:, None]
-    full = np.where(below, capacity, 0.0).sum(axis=1)
+    sold_below = np.where(below, capacity, 0.0)
+    full = sold_below.sum(axis=1)
     tied = np.where(at_price, capacity, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(tied > 0, np.clip((quantity - full) / tied, 0.0, 1.0), 0.0)
-    sold = np.where(below, capacity, 0.0) + np.where(at_price, capacity * share[:, None], 0.0)
+    sold = sold_below + np.where(at_price, capacity * share[:, None], 0.0)
     scarce = order[at, marginal] == cost.shape[1]
     return Clearing(price, quantity, sold, scarce)
 
