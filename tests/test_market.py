@@ -178,3 +178,19 @@ def test_market_command_names_a_bad_question() -> None:
     result = runner.invoke(app, ["market", "seed-7t", "--ask", "pricee@2030 <= 1"])
     assert result.exit_code == 2
     assert "unknown figure 'pricee'" in result.stderr and "price" in result.stderr
+
+
+def test_scarce_rows_skip_the_merit_order_with_the_same_clearing() -> None:
+    """Rows short at the cap clear at the cap without a sort; the others by the merit order: both as
+    the merit order alone clears every row."""
+    rng = np.random.default_rng(7)
+    n, k = 400, 6
+    cost = rng.uniform(0.2, 3.0, (n, k))
+    # Capacity from nothing to far more than demand, so that some rows are short at the cap and some not.
+    capacity = rng.uniform(0.0, 1.0, (n, k)) * np.exp(rng.uniform(-3.0, 4.0, (n, 1)))
+    demand = mkt.IsoElastic(rng.uniform(5.0, 20.0, (n, 2)), np.full(n, 2.0), rng.uniform(0.3, 1.5, (n, 2)))
+    cap = np.full(n, 5.0)
+    got, full = mkt.clear(cost, capacity, demand, cap), mkt.merit_order(cost, capacity, demand, cap)
+    assert 0 < got.scarce.sum() < n  # both paths are taken
+    for name in ("price", "quantity", "sold", "scarce"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(full, name))

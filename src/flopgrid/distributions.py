@@ -95,9 +95,20 @@ def split_pert_ppf(u: np.ndarray, low: float, median: float, high: float) -> np.
     towards the longer side.
     """
     u = np.asarray(u, dtype=float)
+    return split_pert_scaled(u, split_pert_shape(u), low, median, high)
+
+
+def split_pert_shape(u: np.ndarray) -> np.ndarray:
+    """How far into its side of the median each quantile of a split PERT lies, in [0, 1): the part of
+    :func:`split_pert_ppf` that depends on ``u`` alone (one table look-up for every point drawn at ``u``)."""
     # q in [0, 1): how far into its side the quantile lies; half of Beta(3, 3) above its centre.
-    q = np.abs(2.0 * u - 1.0)
-    g = np.where(q > 0, 2.0 * beta_ppf(0.5 + q / 2.0, 3.0, 3.0) - 1.0, 0.0)
+    q = np.abs(2.0 * np.asarray(u, dtype=float) - 1.0)
+    g: np.ndarray = np.where(q > 0, 2.0 * beta_ppf(0.5 + q / 2.0, 3.0, 3.0) - 1.0, 0.0)
+    return g
+
+
+def split_pert_scaled(u: np.ndarray, g: np.ndarray, low: float, median: float, high: float) -> np.ndarray:
+    """:func:`split_pert_ppf` from its shape ``g`` (:func:`split_pert_shape` of ``u``)."""
     out: np.ndarray = np.where(u < 0.5, median - (median - low) * g, median + (high - median) * g)
     return out
 
@@ -118,10 +129,23 @@ def two_piece_lognormal_ppf(
     u: np.ndarray, median: float, p5: float, p95: float, shift: float = 0.0
 ) -> np.ndarray:
     """``shift + (median − shift) · exp(σ z)`` with σ below the median from P5 and above from P95."""
+    return two_piece_lognormal_scaled(u, normal_scores(u), median, p5, p95, shift)
+
+
+def normal_scores(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantiles of ``u``, clipped off 0 and 1: the part of
+    :func:`two_piece_lognormal_ppf` that depends on ``u`` alone."""
+    z: np.ndarray = special.ndtri(np.clip(u, EPS, 1 - EPS))
+    return z
+
+
+def two_piece_lognormal_scaled(
+    u: np.ndarray, z: np.ndarray, median: float, p5: float, p95: float, shift: float = 0.0
+) -> np.ndarray:
+    """:func:`two_piece_lognormal_ppf` from the normal scores ``z`` of ``u`` (:func:`normal_scores`)."""
     base = median - shift
     if base <= 0 or p5 - shift <= 0:
         return pert_ppf(u, p5, median, p95)
-    z = special.ndtri(np.clip(u, EPS, 1 - EPS))
     lower = np.log(base / (p5 - shift)) / Z95
     upper = np.log((p95 - shift) / base) / Z95
     out: np.ndarray = shift + base * np.exp(z * np.where(z < 0, lower, upper))
@@ -291,6 +315,9 @@ def default_ppf(kind: str, u: np.ndarray, value: np.ndarray, low: np.ndarray, hi
     out = np.empty((u.shape[0], value.size))
     flat = [a.ravel() for a in (value, low, high)]
     seen: dict[tuple[float, float, float], int] = {}
+    # What depends on u alone is computed once for all the points (the look-up of a quantile is most of
+    # a draw's cost).
+    shape: np.ndarray | None = None
     for k, (v, lo, hi) in enumerate(zip(*flat, strict=True)):
         key = (float(v), float(lo), float(hi))
         if key in seen:
@@ -299,12 +326,15 @@ def default_ppf(kind: str, u: np.ndarray, value: np.ndarray, low: np.ndarray, hi
         seen[key] = k
         if not hi > lo:
             out[:, k] = v
-        elif kind == "growth":
-            out[:, k] = two_piece_lognormal_ppf(u, v, lo, hi, shift=-1.0)
+            continue
+        if shape is None:
+            shape = normal_scores(u) if kind in ("growth", "wide") else split_pert_shape(u)
+        if kind == "growth":
+            out[:, k] = two_piece_lognormal_scaled(u, shape, v, lo, hi, shift=-1.0)
         elif kind == "wide":
-            out[:, k] = two_piece_lognormal_ppf(u, v, lo, hi)
+            out[:, k] = two_piece_lognormal_scaled(u, shape, v, lo, hi)
         else:
-            out[:, k] = split_pert_ppf(u, lo, v, hi)
+            out[:, k] = split_pert_scaled(u, shape, lo, v, hi)
     return out
 
 

@@ -64,6 +64,15 @@ class IsoElastic:
     reference_price: np.ndarray
     elasticity: np.ndarray
 
+    def rows(self, index: np.ndarray, n_samples: int) -> IsoElastic:
+        """The demand of samples ``index`` of ``n_samples`` (attributes broadcast to every sample)."""
+        uses = self.quantity.shape[1]
+        return IsoElastic(
+            np.broadcast_to(self.quantity, (n_samples, uses))[index],
+            np.broadcast_to(self.reference_price, (n_samples,))[index],
+            np.broadcast_to(self.elasticity, (n_samples, uses))[index],
+        )
+
     def __call__(self, price: np.ndarray) -> np.ndarray:
         """Quantity wanted at ``price`` ``(sample, n)``, ``(sample, n)``."""
         log_ratio = np.log(price / self.reference_price[:, None])
@@ -246,6 +255,29 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     """
     n_s = cost.shape[0]
     cost, capacity = np.broadcast_arrays(cost, capacity)
+    # Scarcity, common for a programme's fleet alone against the world's demand: when demand at the cap
+    # exceeds all that is offered at or below it, the backstop at the cap is the row's marginal step
+    # (demand only falls along the merit order, which offers at most that much before it), so the price
+    # is the cap and the row's merit order need not be sorted.
+    wanted_at_cap = demand(cap[:, None])[:, 0]
+    scarce = wanted_at_cap > np.where(cost <= cap[:, None], capacity, 0.0).sum(axis=1)
+    if not scarce.any() or not (scarce.all() or isinstance(demand, IsoElastic)):
+        return merit_order(cost, capacity, demand, cap)
+    price = np.array(cap, dtype=float)
+    quantity = np.minimum(wanted_at_cap, capacity.sum(axis=1))
+    sold = settle(cost, capacity, price, quantity)
+    rest = np.flatnonzero(~scarce)
+    if rest.size and isinstance(demand, IsoElastic):
+        others = merit_order(cost[rest], capacity[rest], demand.rows(rest, n_s), cap[rest])
+        price[rest], quantity[rest], sold[rest] = others.price, others.quantity, others.sold
+        scarce[rest] = others.scarce
+    return Clearing(price, quantity, sold, scarce)
+
+
+def merit_order(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarray) -> Clearing:
+    """:func:`clear` by sorting each row's classes into a merit order (arguments as there, ``cost`` and
+    ``capacity`` of one shape)."""
+    n_s = cost.shape[0]
     rows = np.arange(n_s)[:, None]
     # A backstop class at the cap with unbounded capacity: every sample then has a step where supply
     # covers demand, and scarcity is the case where that step is the backstop.
@@ -277,14 +309,8 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
         # of the search moves or counts as unfinished): only the others are searched.
         off = np.flatnonzero(~on_step)
         if off.size:
-            uses = demand.quantity.shape[1]
-            rows_of = IsoElastic(
-                np.broadcast_to(demand.quantity, (n_s, uses))[off],
-                np.broadcast_to(demand.reference_price, (n_s,))[off],
-                np.broadcast_to(demand.elasticity, (n_s, uses))[off],
-            )
             high = high.copy()
-            high[off] = rows_of.price_for(target[off], low[off], high[off])
+            high[off] = demand.rows(off, n_s).price_for(target[off], low[off], high[off])
     else:
         for _ in range(BISECTION_STEPS):
             mid = 0.5 * (low + high)
@@ -293,7 +319,19 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     price = np.where(on_step, steps[at, marginal], high)
     total = capacity.sum(axis=1)
     quantity = np.where(on_step, np.minimum(wanted[at, marginal], total), np.minimum(target, total))
-    # Classes below the price sell all they can; classes at the price share what is left pro rata.
+    scarce = order[at, marginal] == cost.shape[1]
+    return Clearing(price, quantity, settle(cost, capacity, price, quantity), scarce)
+
+
+def settle(cost: np.ndarray, capacity: np.ndarray, price: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+    """What each class sells once the price and quantity are known, ``(sample, class)``: classes below
+    the price sell all they can; classes at the price share what is left pro rata.
+
+    Examples
+    --------
+    >>> settle(np.array([[1.0, 2.0, 2.0]]), np.array([[5.0, 4.0, 4.0]]), np.array([2.0]), np.array([9.0]))
+    array([[5., 2., 2.]])
+    """
     below = cost < price[:, None]
     at_price = cost == price[:, None]
     sold_below = np.where(below, capacity, 0.0)
@@ -301,9 +339,8 @@ def clear(cost: np.ndarray, capacity: np.ndarray, demand: Demand, cap: np.ndarra
     tied = np.where(at_price, capacity, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(tied > 0, np.clip((quantity - full) / tied, 0.0, 1.0), 0.0)
-    sold = sold_below + np.where(at_price, capacity * share[:, None], 0.0)
-    scarce = order[at, marginal] == cost.shape[1]
-    return Clearing(price, quantity, sold, scarce)
+    sold: np.ndarray = sold_below + np.where(at_price, capacity * share[:, None], 0.0)
+    return sold
 
 
 def clear_years(
