@@ -195,6 +195,21 @@ def window_limit(added: np.ndarray, coverage: np.ndarray, window: np.ndarray) ->
     return out
 
 
+def lagged(limit: np.ndarray, trend: np.ndarray, years: np.ndarray, slate_year: float) -> np.ndarray:
+    """The pipeline's limit as measured up to the year its coverage is calibrated on (``slate_year``),
+    and after it at least the ``trend``: projects are announced a few years before they enter service,
+    so a named pipeline that thins with lead time is missing announcements, not building. NaN (outside
+    the window) stays NaN. ``limit`` and ``trend`` broadcast as ``(sample, year, group)``.
+
+    >>> lagged(np.array([[[16.0], [9.0], [np.nan]]]), np.array([[[12.0]]]), np.array([2026, 2027, 2028]),
+    ...        2026).ravel().tolist()
+    [16.0, 12.0, nan]
+    """
+    later = np.asarray(years)[None, :, None] > slate_year
+    out: np.ndarray = np.where(later & np.isfinite(limit), np.maximum(limit, trend), limit)
+    return out
+
+
 def extend(
     known: np.ndarray, added: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float
 ) -> np.ndarray:
