@@ -98,6 +98,8 @@ def test_headline_cards_are_above_the_fold_and_are_the_runs_totals(page: Page) -
 
 def test_the_price_of_compute_card_shows_for_the_world(page: Page) -> None:
     after_run(page, lambda: page.select_option("#scenario-select", "reference"))
+    # With the world's fleet the price chart is drawn too (seed-7t, a programme alone, has none).
+    assert page.locator("#chart-price .main-svg").count() >= 1
     box = page.locator(f'.card[data-card="{MARKET_CARD}"]')
     bounds = box.bounding_box()
     assert bounds is not None and bounds["y"] + bounds["height"] <= 800

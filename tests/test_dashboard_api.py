@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import flopgrid
+from flopgrid.charts import figures
 from flopgrid.charts.answers import distribution
 from flopgrid.plan import plan, rank
 from flopgrid.questions import probability
@@ -40,8 +41,9 @@ def card_lines(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_cards_are_the_registry_totals_in_display_units(client: httpx.Client) -> None:
     view = simulate(client)
-    # seed-7t is a programme alone: no world market, so no card of its price.
+    # seed-7t is a programme alone: no world market, so no card of its price, nor a chart of it.
     assert [c["title"] for c in view["cards"]] == [title for title, _ in CARDS if title != MARKET_CARD]
+    assert "price" not in view["charts"] and "compute" in view["charts"]
     lines = card_lines(view)
     totals = flopgrid.simulate("seed-7t").flopgrid.totals()
     assert lines["capex"]["unit"] == "B USD"
@@ -185,6 +187,7 @@ def test_the_price_of_compute_card_is_the_world_markets() -> None:
     # With the existing industry the world market clears on the world's fleet: the card shows its price
     # at the end (P5-P95 over samples) and compute's share of world electricity, as the totals say.
     ds = flopgrid.simulate("reference", samples=8, seed=2)
+    assert "price" in figures(ds)  # and its chart
     card = next(c for c in cards(ds) if c["title"] == MARKET_CARD)
     lines = {line["name"]: line for line in card["lines"]}
     price = ds["market_price"].isel(year=-1).values

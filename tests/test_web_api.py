@@ -183,14 +183,18 @@ def test_every_dashboard_chart_is_drawn_with_units(client: httpx.Client) -> None
         "opex",
         "bottlenecks",
         "cash",
-        "price",
     }
     assert expected <= set(charts)
     # A deterministic run has no fan (issue 17: one line is not a range); a Monte Carlo run has it.
     assert "fan" not in charts
     sampled = client.post("/api/simulate", json={"scenario": "seed-7t", "samples": 4, "charts": True})
     charts = {**charts, "fan": sampled.json()["charts"]["fan"]}
-    for name in expected | {"fan"}:
+    # The world market's price is drawn for a run with the world's fleet only (a programme alone would
+    # face the world's demand at the price cap).
+    assert "price" not in charts
+    world = client.post("/api/simulate", json={"scenario": "reference", "charts": True})
+    charts = {**charts, "price": world.json()["charts"]["price"]}
+    for name in expected | {"fan", "price"}:
         assert charts[name]["layout"]["yaxis"]["title"]["text"], name
         assert charts[name]["data"], name
     capex = charts["capex"]

@@ -83,7 +83,10 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
         "fan": fan,
     }
     out: dict[str, Figure] = {}
+    world = bool(ds.attrs.get("existing_industry", 0))
     for name, build in builds_available(ds, builders).items():
+        if name in WORLD_CHARTS and not world:
+            continue
         out[name] = build(ds)
         if name in MEDIANS:
             median_note(out[name], int(ds.sizes.get("sample", 1)))
@@ -92,6 +95,11 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
         out["shadow_prices"] = prices
     return out
 
+
+#: Charts of the world market for compute, drawn only for a run with the world's fleet (the existing
+#: industry): a programme's fleet alone would face the world's demand at the price cap, as the totals
+#: and the cards say (``results.WORLD_TOTALS``).
+WORLD_CHARTS = frozenset(("price",))
 
 #: Charts that draw medians over samples (the fan draws quantiles, the bottleneck chart shares).
 MEDIANS = frozenset(("compute", "power_source", "power_region", "energy", "capex", "opex", "cash"))
