@@ -79,10 +79,9 @@ def declined(cost: np.ndarray, rate: np.ndarray, years: np.ndarray, data_year: f
     ...          2025).round(2).tolist()
     [[100.0, 100.0, 81.0]]
     """
-    ahead = np.maximum(np.asarray(years, dtype=float) - data_year, 0.0)
-    shape = (1, len(ahead)) + (1,) * (np.ndim(cost) - 2)
-    out: np.ndarray = cost * (1.0 - rate) ** ahead.reshape(shape)
-    return out
+    # The trend formula with a negative rate, its years laid along axis 1 of the parameter array.
+    shape = (1, len(years)) + (1,) * (np.ndim(cost) - 2)
+    return trend(cost, -np.asarray(rate), np.asarray(years, dtype=float).reshape(shape), data_year)
 
 
 def compound(known: np.ndarray, growth: np.ndarray, years: np.ndarray, last_data_year: float) -> np.ndarray:

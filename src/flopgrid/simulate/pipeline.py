@@ -142,7 +142,9 @@ def draws(params: ParameterSet, c: Projects) -> tuple[np.ndarray, np.ndarray]:
 def campus_limit(scenario: Scenario, params: ParameterSet, axes: Axes) -> np.ndarray | None:
     """The most new grid power (facility W) the existing industry's data centres get per year and
     region from the atlas pipeline, ``(sample|1, year, region)``, NaN outside the pipeline's window;
-    None when the pipeline is off (``pipeline: false`` or no existing industry)."""
+    None when the pipeline is off (``pipeline: false`` or no existing industry). After the slate year
+    (the year after the last data year, which the coverage is calibrated on) it is at least the
+    library's ``max_new_power`` (:func:`flopgrid.model.pipeline.lagged`)."""
     if not (scenario.existing_industry and scenario.pipeline):
         return None
     c = projects(axes.regions)
@@ -159,7 +161,9 @@ def campus_limit(scenario: Scenario, params: ParameterSet, axes: Axes) -> np.nda
     facility = c.capacity * np.where(c.it_basis, pue_at, 1.0)
     added = pipeline.additions(facility, c.online, c.full, c.region, n_r, axes.years, completion, delay)
     coverage = params.get("regions", "pipeline_coverage")[:, :, :, 0]  # (S|1, Y|1, R)
-    return pipeline.window_limit(added, coverage, inside[None])
+    limit = pipeline.window_limit(added, coverage, inside[None])
+    # Beyond the slate the coverage is measured on, a thinner named pipeline is not a slowdown.
+    return pipeline.lagged(limit, params.get("regions", "max_new_power")[..., 0], axes.years, last + 1)
 
 
 def calibrated_coverage(library: Library, region: str) -> float:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.layout import REFERENCE_ACCELERATOR, Axes, allocation, history_years, purchases
+from flopgrid.layout import REFERENCE_ACCELERATOR, Axes, allocation, purchases
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, dot_last, finance, pipeline, power, supply
+from flopgrid.model import datacentres, dot_last, finance, power, supply
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario
@@ -85,8 +85,6 @@ def deployment_stage(scenario: Scenario, params: ParameterSet, axes: Axes, s: Su
     # In its window the atlas pipeline sets the yearly most new grid power (docs/model.md §3.1).
     limit = campus_limit(scenario, params, axes)
     if limit is not None:
-        # Beyond the slate its coverage is measured on, a thinner named pipeline is not a slowdown.
-        limit = pipeline.lagged(limit, max_new, axes.years, history_years(params.library)[1] + 1)
         max_new = np.where(np.isnan(limit), max_new, limit)
     orders = datacentres.Orders(
         supply=s.industry[:, :, None, :] * shares,
