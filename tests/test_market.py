@@ -18,40 +18,49 @@ from flopgrid.model import market as mkt
 runner = CliRunner()
 
 
-def linear(a: float, b: float) -> mkt.Demand:
-    """Linear demand ``Q = a − b P`` (zero above a / b)."""
-    return lambda p: np.maximum(a - b * p, 0.0)
+def inverse(a: float) -> mkt.IsoElastic:
+    """Demand ``Q = a / P`` (elasticity 1 around a reference price of $1)."""
+    return mkt.IsoElastic(np.array([[a]]), np.array([1.0]), np.array([[1.0]]))
 
 
-def fixed(quantity: float) -> mkt.Demand:
-    """Demand that wants ``quantity`` at any price."""
-    return lambda p: np.full_like(p, quantity)
+def fixed(quantities: list[float]) -> mkt.IsoElastic:
+    """Demand that wants ``quantities[t]`` at any price in year ``t`` (elasticity 0)."""
+    return mkt.IsoElastic(np.array(quantities)[None, :, None], np.array([1.0]), np.array([[0.0]]))
 
 
-def test_two_vintages_and_linear_demand_clear_on_a_flat_stretch_at_the_hand_price() -> None:
+def test_two_vintages_clear_on_a_flat_stretch_at_the_hand_price() -> None:
     # Old vintage: 40 h at $0.50; new: 60 h at $0.20. Merit order: new (60 h) then old (100 h in all).
-    # Demand Q = 150 − 50 P: at $0.50 it wants 125 > 100, so the fleet is sold out and the price rises
-    # along demand to 150 − 50 P = 100 → P = $1.00 (below the $5 cap).
-    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), linear(150.0, 50.0), np.array([5.0]))
-    assert out.price[0] == pytest.approx(1.0, rel=1e-12)
+    # Demand Q = 150 / P: at $0.50 it wants 300 > 100, so the fleet is sold out and the price rises
+    # along demand to 150 / P = 100 → P = $1.50 (below the $5 cap).
+    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), inverse(150.0), np.array([5.0]))
+    assert out.price[0] == pytest.approx(1.5, rel=1e-12)
     assert out.quantity[0] == pytest.approx(100.0, rel=1e-12)
     np.testing.assert_allclose(out.sold, [[40.0, 60.0]])
     assert out.scarce[0]
 
 
-def test_two_vintages_and_linear_demand_clear_on_the_old_vintages_step() -> None:
-    # Demand Q = 90 − 20 P: at $0.20 it wants 86 > 60 (the new vintage alone); at $0.50 it wants 80,
+def test_two_vintages_clear_on_the_old_vintages_step() -> None:
+    # Demand Q = 40 / P: at $0.20 it wants 200 > 60 (the new vintage alone); at $0.50 it wants 80,
     # between 60 and 100: the old vintage is marginal, the price is its cost and it sells 80 − 60 = 20 h.
-    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), linear(90.0, 20.0), np.array([5.0]))
+    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), inverse(40.0), np.array([5.0]))
     assert out.price[0] == 0.5
     assert out.quantity[0] == pytest.approx(80.0)
     np.testing.assert_allclose(out.sold, [[20.0, 60.0]])
     assert not out.scarce[0]
 
 
+def test_two_vintages_clear_on_the_flat_stretch_between_them() -> None:
+    # Demand Q = 15 / P: at $0.20 it wants 75 > 60; at $0.50 only 30 < 60, so the price is between the
+    # two steps where 15 / P = 60 → P = $0.25, the new vintage sold out and the old one selling nothing.
+    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), inverse(15.0), np.array([5.0]))
+    assert out.price[0] == pytest.approx(0.25, rel=1e-12)
+    np.testing.assert_allclose(out.sold, [[0.0, 60.0]], rtol=1e-12)
+    assert not out.scarce[0]
+
+
 def test_scarcity_price_stops_at_the_cap_and_the_fleet_sells_all_it_has() -> None:
-    # Q = 1000 − 10 P wants 950 at the $5 cap, far above the 100 h the fleet has.
-    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), linear(1000.0, 10.0), np.array([5.0]))
+    # Q = 1000 / P wants 200 at the $5 cap, far above the 100 h the fleet has.
+    out = mkt.clear(np.array([[0.5, 0.2]]), np.array([[40.0, 60.0]]), inverse(1000.0), np.array([5.0]))
     assert out.price[0] == 5.0 and out.quantity[0] == 100.0 and out.scarce[0]
 
 
@@ -103,11 +112,9 @@ def test_economic_retirement_happens_exactly_when_the_price_stays_below_marginal
     # 120 h (price at the $5 cap: both sell), 80 h (old marginal at $0.50: sells 30 h, not retired),
     # 40 h (price $0.20 < $0.50: old sells nothing and is retired), then 120 h again: the old vintage
     # stays retired, so only 50 h are offered and the price goes to the cap.
-    wanted = [120.0, 80.0, 40.0, 120.0]
-    curves = [fixed(q) for q in wanted]
     cost = np.broadcast_to(np.array([0.2, 0.5]), (1, 4, 2))
     capacity = np.full((1, 4, 2), 50.0)
-    out, retired = mkt.clear_years(cost, capacity, curves.__getitem__, np.array([5.0]))
+    out, retired = mkt.clear_years(cost, capacity, fixed([120.0, 80.0, 40.0, 120.0]), np.array([5.0]))
     np.testing.assert_allclose(out.price[0], [5.0, 0.5, 0.2, 5.0])
     np.testing.assert_allclose(out.sold[0, :, 1], [50.0, 30.0, 0.0, 0.0])
     assert retired[0, :, 1].tolist() == [False, False, True, True]
@@ -190,7 +197,9 @@ def test_scarce_rows_skip_the_merit_order_with_the_same_clearing() -> None:
     capacity = rng.uniform(0.0, 1.0, (n, k)) * np.exp(rng.uniform(-3.0, 4.0, (n, 1)))
     demand = mkt.IsoElastic(rng.uniform(5.0, 20.0, (n, 2)), np.full(n, 2.0), rng.uniform(0.3, 1.5, (n, 2)))
     cap = np.full(n, 5.0)
-    got, full = mkt.clear(cost, capacity, demand, cap), mkt.merit_order(cost, capacity, demand, cap)
+    year = mkt.IsoElastic(demand.quantity[:, None], demand.reference_price, demand.elasticity)
+    got, _ = mkt.clear_years(cost[:, None], capacity[:, None], year, cap)
+    full, _ = mkt.clear_years(cost[:, None], capacity[:, None], year, cap, shortcut=False)
     assert 0 < got.scarce.sum() < n  # both paths are taken
     for name in ("price", "quantity", "sold", "scarce"):
         np.testing.assert_array_equal(getattr(got, name), getattr(full, name))

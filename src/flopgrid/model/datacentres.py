@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.model import dot_last
+from flopgrid.model import compiled, contiguous
 
 
 def whole_life(lifetime: np.ndarray | float) -> np.ndarray:
@@ -86,7 +86,7 @@ class Orders:
     supply: np.ndarray  # (sample|1, year, region, accelerator): what it could ship
     ordered: np.ndarray  # (year,) bool: years it ships only what is ordered (else all of its supply)
     inventory: np.ndarray  # (sample|1,) years of the year's room ordered beyond it
-    price: np.ndarray  # (sample|1, year, 1, accelerator) USD a chip, for the inventory's value
+    price: np.ndarray  # (sample|1, year, region|1, accelerator) USD a chip, for the inventory's value
     value_loss: np.ndarray  # (sample|1,) share of the inventory's value lost a year
 
 
@@ -118,7 +118,7 @@ def deploy(
     max_new_grid
         Most new grid connection per year, W, ``(sample|1, year, region)``.
     it_power
-        All-in IT power per accelerator, W, ``(sample|1, year, 1, accelerator)``.
+        All-in IT power per accelerator, W, ``(sample|1, year, region|1, accelerator)``.
     lifetime
         Service life, years, ``(sample|1,)``.
     initial
@@ -132,144 +132,199 @@ def deploy(
         The existing industry's supply that ships only as ordered, and the value of the chips; None:
         no orders (every arrival ships) and no inventory value.
     """
-    n_samples, n_years, n_regions = arrivals.shape[:3]
-    cell = arrivals.shape[2:]
-    life = np.broadcast_to(whole_life(lifetime), (n_samples,))
-    # Sample-major outputs written a year at a time: no transposition of every array at the end.
-    fleet = (n_samples, n_years, *cell)
-    added, retired, installed, waiting = (np.empty(fleet) for _ in range(4))
-    by_region = (n_samples, n_years, n_regions)
-    dc_capacity, dc_existing, grid, energised, value = (np.empty(by_region) for _ in range(5))
-    ordered = np.zeros(fleet)
-    queue_value = np.zeros((n_samples, *cell))
-    # Chips leaving service by year (a last row for beyond the horizon), and the mean years the chips
-    # in the queue have waited: a chip's service life runs from its delivery, so waiting uses it up.
-    leaving = np.zeros((n_years + 1, n_samples, *cell))
-    queue_age = np.zeros((n_samples, *cell))
-    lives = [int(x) for x in np.unique(life)]
-    shortest, longest = lives[0], lives[-1]
-    n_cells = queue_age.size
-    # Year-major flat positions: a chip of cell c leaving in year y is ``leaving.flat[y * n_cells + c]``.
-    cells = np.arange(n_cells)
-    life_rows = life[:, None, None]
-    # Years in which the existing industry ships anything: in the others its orders change nothing.
-    ships: np.ndarray = np.zeros(n_years, dtype=bool)
-    if orders is not None:
-        ships = np.asarray(orders.supply.any(axis=(0, 2, 3)))
-    keep = None if orders is None else 1.0 - orders.value_loss[:, None, None]
-
-    initial = np.broadcast_to(initial, (n_samples, *cell))
-    # The fleet before the horizon retires by ``initial / life`` a year (as ``initial × (1 / life)``).
-    initial_out = initial * (1.0 / life)[:, None, None]
-    in_service = initial.astype(float).copy()
-    queue = np.zeros((n_samples, *cell))
+    n_samples, n_years, n_regions, n_items = arrivals.shape
+    full = (n_samples, n_years, n_regions, n_items)
+    life = whole_life(lifetime)
     follow = existing_dc is not None
-    industry = np.zeros((n_samples, n_regions))
-    if existing_dc is not None:
-        industry = industry + existing_dc
-    pue0 = np.broadcast_to(pue[:, 0], (n_samples, pue.shape[2]))
-    connected = industry * pue0
-    for t in range(n_years):
-        # ``initial_out`` where the year is within the chip's life, else 0 (one pass when all agree).
-        if t < shortest:
-            out = leaving[t] + initial_out
-        elif t >= longest:
-            out = leaving[t] + 0.0
-        else:
-            out = leaving[t] + np.where((t < life)[:, None, None], initial_out, 0.0)
-        in_service -= out
-        # Cohorts leave by subtraction; what is left of a fully retired cohort is rounding, not chips.
-        np.copyto(in_service, 0.0, where=in_service < 1e-6)
-
-        power = it_power[:, t]
-        used = dot_last(in_service, power)
-        candidates = queue + arrivals[:, t]
-        if refresh:
-            candidates += out
-        demand = dot_last(candidates, power)
-        own = planned[:, t]
-        if orders is not None and ships[t]:
-            shipped = orders.supply[:, t]
-            if orders.ordered[t]:
-                # The most room the year can energise: firm power with the year's most new grid.
-                most = (own_firm[:, t] + connected + max_new_grid[:, t]) / pue[:, t]
-                free_most = np.maximum(most - used, 0.0)
-                wanted_w = np.maximum(free_most * (1.0 + orders.inventory[:, None]) - demand, 0.0)
-                offered = dot_last(shipped, power)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    take = np.where(offered > 0, np.minimum(wanted_w / offered, 1.0), 0.0)
-                shipped = shipped * take[..., None]
-            ordered[:, t] = shipped
-            candidates += shipped
-            demand = demand + dot_last(shipped, power)
-            inflow = (arrivals[:, t] + shipped) * orders.price[:, t]
-        elif orders is not None:
-            inflow = arrivals[:, t] * orders.price[:, t]
-        if keep is not None:
-            queue_value *= keep
-            queue_value += inflow
-        wanted = np.maximum(industry, used + demand - own) if follow else industry
-        shortfall = np.maximum((own + wanted) * pue[:, t] - own_firm[:, t] - connected, 0.0)
-        connected = connected + np.minimum(shortfall, max_new_grid[:, t])
-        firm_it = (own_firm[:, t] + connected) / pue[:, t]
-        if follow:
-            industry = np.maximum(industry, np.minimum(wanted, firm_it - own))
-        capacity = own + industry
-        room = np.minimum(capacity, firm_it)
-
-        free = np.maximum(room - used, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(demand > 0, np.minimum(free / demand, 1.0), 0.0)
-            # Mean years the candidates have waited: last year's queue one year more, new chips none.
-            waited = (
-                np.where(candidates > 0, queue * (queue_age + 1.0) / candidates, 0.0)
-                if queue.any()
-                else np.zeros_like(queue)
-            )
-        # Room for all but rounding is room for all.
-        np.copyto(share, 1.0, where=share > 1.0 - 1e-12)
-        new = candidates * share[..., None]
-        # What is left of chips all installed is rounding, not chips.
-        queue = candidates - new
-        np.copyto(queue, 0.0, where=share[..., None] >= 1.0)
-        queue_age = np.where(queue > 0, waited, 0.0)
-        # Installed chips serve the life left after their wait (at least their first year), split
-        # between the two whole years around a fractional mean wait so the mean life is kept.
-        if not waited.any():
-            # No chip waited: each leaves a whole life after this year (the common case, made cheap).
-            for whole_life_ in lives:
-                if t + whole_life_ <= n_years:
-                    if len(lives) == 1:
-                        leaving[t + whole_life_] += new
-                    else:
-                        sel = life == whole_life_
-                        leaving[t + whole_life_, sel] += new[sel]
-        else:
-            whole = np.floor(waited)
-            later = waited - whole
-            offset = life_rows - whole
-            parts = [(offset, new * (1.0 - later))]
-            if later.any():
-                parts.append((offset - 1.0, new * later))
-            flat = leaving.reshape(-1)  # a view
-            for offset, leave in parts:
-                # Each cell leaves in one year (past the horizon: the last row), so one scatter of
-                # distinct positions books them all.
-                step = np.maximum(offset, 1.0)
-                step += t
-                np.minimum(step, n_years, out=step)
-                when = step.astype(np.intp).reshape(-1)
-                when *= n_cells
-                when += cells
-                flat[when] += leave.reshape(-1)
-        if keep is not None:
-            queue_value *= 1.0 - share[..., None]
-        in_service = in_service + new
-
-        added[:, t], retired[:, t], installed[:, t], waiting[:, t] = new, out, in_service, queue
-        dc_capacity[:, t], dc_existing[:, t] = capacity, industry
-        grid[:, t], energised[:, t] = connected, room
-        value[:, t] = queue_value.sum(axis=-1)
+    no_orders = np.zeros((1, 1, 1, 1))
+    kernel_args = (
+        contiguous(arrivals, full),
+        contiguous(planned, full[:3]),
+        contiguous(own_firm, full[:3]),
+        contiguous(pue, full[:3]),
+        contiguous(max_new_grid, full[:3]),
+        contiguous(it_power, (n_samples, n_years, it_power.shape[2], n_items)),
+        contiguous(life, (n_samples,), np.int64),
+        contiguous(initial, (n_samples, n_regions, n_items)),
+        contiguous(existing_dc if existing_dc is not None else np.zeros(1), (n_samples, n_regions)),
+        follow,
+        refresh,
+        orders is not None,
+        contiguous(orders.supply, full) if orders is not None else no_orders,
+        contiguous(orders.ordered if orders is not None else np.zeros(n_years), (n_years,), np.bool_),
+        contiguous(orders.inventory, (n_samples,)) if orders is not None else np.zeros(n_samples),
+        contiguous(orders.price, (n_samples, n_years, orders.price.shape[2], n_items))
+        if orders is not None
+        else no_orders,
+        contiguous(orders.value_loss, (n_samples,)) if orders is not None else np.zeros(n_samples),
+    )
+    # Sample-major outputs, written by the compiled recurrence.
+    added, retired, installed, waiting, ordered = (np.empty(full) for _ in range(5))
+    dc_capacity, dc_existing, grid, energised, value = (np.empty(full[:3]) for _ in range(5))
+    _compiled_recurrence()(
+        *kernel_args,
+        added,
+        retired,
+        installed,
+        waiting,
+        ordered,
+        dc_capacity,
+        dc_existing,
+        grid,
+        energised,
+        value,
+    )
     return Deployment(
         installed, added, retired, waiting, dc_capacity, dc_existing, grid, energised, ordered, value
     )
+
+
+def _recurrence(
+    arrivals: np.ndarray,
+    planned: np.ndarray,
+    own_firm: np.ndarray,
+    pue: np.ndarray,
+    max_new_grid: np.ndarray,
+    it_power: np.ndarray,
+    life: np.ndarray,
+    initial: np.ndarray,
+    existing_dc: np.ndarray,
+    follow: bool,
+    refresh: bool,
+    has_orders: bool,
+    supply: np.ndarray,
+    ordered_years: np.ndarray,
+    inventory: np.ndarray,
+    price: np.ndarray,
+    value_loss: np.ndarray,
+    added: np.ndarray,
+    retired: np.ndarray,
+    installed: np.ndarray,
+    waiting: np.ndarray,
+    ordered: np.ndarray,
+    dc_capacity: np.ndarray,
+    dc_existing: np.ndarray,
+    grid: np.ndarray,
+    energised: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """The deployment recurrence (the module's steps 1–6) for each sample and region, arrays at full
+    shape (see :func:`deploy`); writes the outputs. Plain Python that Numba compiles."""
+    n_samples, n_years, n_regions, n_items = arrivals.shape
+    # Chips leaving service by year, a last row for beyond the horizon; per-item state of one cell.
+    leaving = np.zeros((n_years + 1, n_items))
+    state = np.zeros((11, n_items))
+    serving, queue, queue_age, queue_value = state[0], state[1], state[2], state[3]
+    initial_out, candidates, shipped, inflow, waited, new, out = (
+        state[4],
+        state[5],
+        state[6],
+        state[7],
+        state[8],
+        state[9],
+        state[10],
+    )
+    for s in range(n_samples):
+        life_s = life[s]
+        keep = 1.0 - value_loss[s]
+        for r in range(n_regions):
+            # Power and price may be the same in every region (a region axis of 1).
+            rp = r if it_power.shape[2] > 1 else 0
+            rc = r if price.shape[2] > 1 else 0
+            leaving[:] = 0.0
+            queue[:] = 0.0
+            queue_age[:] = 0.0
+            queue_value[:] = 0.0
+            for a in range(n_items):
+                serving[a] = initial[s, r, a]
+                # The fleet before the horizon retires by ``initial / life`` a year.
+                initial_out[a] = initial[s, r, a] * (1.0 / life_s)
+            industry = existing_dc[s, r] if follow else 0.0
+            connected = industry * pue[s, 0, r]
+            for t in range(n_years):
+                used = 0.0
+                for a in range(n_items):
+                    out[a] = leaving[t, a] + (initial_out[a] if t < life_s else 0.0)
+                    serving[a] -= out[a]
+                    # Cohorts leave by subtraction; what is left of a retired cohort is rounding.
+                    if serving[a] < 1e-6:
+                        serving[a] = 0.0
+                    used += serving[a] * it_power[s, t, rp, a]
+                demand = 0.0
+                for a in range(n_items):
+                    candidates[a] = queue[a] + arrivals[s, t, r, a]
+                    if refresh:
+                        candidates[a] += out[a]
+                    demand += candidates[a] * it_power[s, t, rp, a]
+                own = planned[s, t, r]
+                if has_orders:
+                    offered = 0.0
+                    for a in range(n_items):
+                        shipped[a] = supply[s, t, r, a]
+                        offered += shipped[a] * it_power[s, t, rp, a]
+                    if ordered_years[t]:
+                        # The most room the year can energise: firm power with the year's most new grid.
+                        most = (own_firm[s, t, r] + connected + max_new_grid[s, t, r]) / pue[s, t, r]
+                        free_most = max(most - used, 0.0)
+                        wanted_w = max(free_most * (1.0 + inventory[s]) - demand, 0.0)
+                        take = wanted_w / offered if offered > 0 else 0.0
+                        take = 1.0 if take > 1.0 else take
+                        for a in range(n_items):
+                            shipped[a] = shipped[a] * take
+                    extra = 0.0
+                    for a in range(n_items):
+                        ordered[s, t, r, a] = shipped[a]
+                        candidates[a] += shipped[a]
+                        extra += shipped[a] * it_power[s, t, rp, a]
+                        inflow[a] = (arrivals[s, t, r, a] + shipped[a]) * price[s, t, rc, a]
+                        queue_value[a] = queue_value[a] * keep + inflow[a]
+                    demand = demand + extra
+                else:
+                    for a in range(n_items):
+                        ordered[s, t, r, a] = 0.0
+                wanted = max(industry, used + demand - own) if follow else industry
+                shortfall = max((own + wanted) * pue[s, t, r] - own_firm[s, t, r] - connected, 0.0)
+                connected = connected + min(shortfall, max_new_grid[s, t, r])
+                firm_it = (own_firm[s, t, r] + connected) / pue[s, t, r]
+                if follow:
+                    industry = max(industry, min(wanted, firm_it - own))
+                capacity = own + industry
+                room = min(capacity, firm_it)
+                free = max(room - used, 0.0)
+                share = free / demand if demand > 0 else 0.0
+                # At most all of them; room for all but rounding is room for all.
+                share = 1.0 if share > 1.0 - 1e-12 else share
+                total_value = 0.0
+                for a in range(n_items):
+                    # Mean years the candidates have waited: last year's queue one year more.
+                    waited[a] = queue[a] * (queue_age[a] + 1.0) / candidates[a] if candidates[a] > 0 else 0.0
+                    new[a] = candidates[a] * share
+                    queue[a] = 0.0 if share >= 1.0 else candidates[a] - new[a]
+                    queue_age[a] = waited[a] if queue[a] > 0 else 0.0
+                    # Installed chips serve the life left after their wait (at least their first year),
+                    # split between the two whole years around a fractional mean wait so the mean life
+                    # is kept; past the horizon they leave in the last row.
+                    whole = np.floor(waited[a])
+                    later = waited[a] - whole
+                    offset = life_s - whole
+                    step = int(min(max(offset, 1.0) + t, n_years))
+                    leaving[step, a] += new[a] * (1.0 - later)
+                    if later > 0:
+                        step = int(min(max(offset - 1.0, 1.0) + t, n_years))
+                        leaving[step, a] += new[a] * later
+                    if has_orders:
+                        queue_value[a] *= 1.0 - share
+                        total_value += queue_value[a]
+                    serving[a] = serving[a] + new[a]
+                    added[s, t, r, a] = new[a]
+                    retired[s, t, r, a] = out[a]
+                    installed[s, t, r, a] = serving[a]
+                    waiting[s, t, r, a] = queue[a]
+                dc_capacity[s, t, r] = capacity
+                dc_existing[s, t, r] = industry
+                grid[s, t, r] = connected
+                energised[s, t, r] = room
+                value[s, t, r] = total_value
+
+
+_compiled_recurrence = compiled(_recurrence)

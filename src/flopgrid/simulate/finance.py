@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
-from flopgrid.model import cashflow, datacentres, dot_last, investors, power
+from flopgrid.model import cashflow, datacentres, dot_last, investors, power, sum_over
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario
@@ -77,23 +77,23 @@ def finance_stage(
         revenue = np.zeros_like(compute_hours)
 
     n_s = max(capex.shape[0], revenue.shape[0])
-    spent = capex.sum(axis=2)  # (S, Y, asset)
-    running = opex.sum(axis=2)
-    capex_total, opex_total = spent.sum(axis=-1), running.sum(axis=-1)
-    revenue_total = np.broadcast_to(revenue.sum(axis=2), (n_s, n_y))
+    spent = sum_over(capex, 2)  # (S, Y, asset)
+    running = sum_over(opex, 2)
+    capex_total, opex_total = dot_last(spent), dot_last(running)
+    revenue_total = np.broadcast_to(sum_over(revenue, 2), (n_s, n_y))
     if f.discount_rate is not None:
         rate = np.full(n_s, f.discount_rate)
     else:
         rate = cashflow.default_discount_rate(
-            p("regions", "cost_of_capital")[:, 0, :, 0], capex.sum(axis=(1, 3))
+            p("regions", "cost_of_capital")[:, 0, :, 0], sum_over(capex, (1, 3))
         )
 
     by_asset = asset_lives(params, axes, d)
     lives = np.stack(np.broadcast_arrays(*(by_asset[asset] for asset in ASSETS)), axis=-1)  # (S|1, asset)
     depreciation = cashflow.amortise(spent, lives)
     charges = cashflow.amortise(spent, lives, rate)
-    discounted_hours = cashflow.npv(rate, np.broadcast_to(compute_hours.sum(axis=2), (n_s, n_y)))
-    discounted_flop = cashflow.npv(rate, np.broadcast_to(flop_delivered.sum(axis=2), (n_s, n_y)))
+    discounted_hours = cashflow.npv(rate, np.broadcast_to(sum_over(compute_hours, 2), (n_s, n_y)))
+    discounted_flop = cashflow.npv(rate, np.broadcast_to(sum_over(flop_delivered, 2), (n_s, n_y)))
     costs = np.stack([cashflow.npv(rate, charges[..., k] + running[..., k]) for k in range(len(ASSETS))], -1)
     # Extreme inputs can leave a vanishing amount of compute: its cost per unit is then undefined (NaN),
     # not an overflow.

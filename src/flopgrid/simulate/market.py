@@ -9,13 +9,12 @@ price clears every region's fleet; each region's fleet offers at its own electri
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
-from flopgrid.model import datacentres, power
+from flopgrid.model import datacentres, dot_last, power
 from flopgrid.model import market as mkt
 from flopgrid.parameters import ParameterSet
 
@@ -87,9 +86,10 @@ def offer(
     )
 
 
-def world_demand(params: ParameterSet, axes: Axes, n_samples: int) -> Callable[[int], mkt.Demand]:
-    """The world's demand curve of each year index: training and inference, iso-elastic around the
-    reference price (the 2025 rental price), at demand levels growing from the library's base year."""
+def world_demand(params: ParameterSet, axes: Axes, n_samples: int) -> mkt.IsoElastic:
+    """The world's demand of each year, ``quantity`` ``(sample, year, use)``: training and inference,
+    iso-elastic around the reference price (the 2025 rental price), at demand levels growing from the
+    library's base year."""
     p, lib = params.get, params.library
 
     def first(table: str, parameter: str) -> np.ndarray:
@@ -106,13 +106,8 @@ def world_demand(params: ParameterSet, axes: Axes, n_samples: int) -> Callable[[
     elasticity = np.stack(
         [first("market", "elasticity_training"), first("market", "elasticity_inference")], 1
     )
-    reference_price = first("datacentres", "rental_price")
-
-    def curve(t: int) -> mkt.Demand:
-        uses = level[:, t, None] * np.stack([training, 1.0 - training], axis=1)
-        return mkt.IsoElastic(uses, reference_price, elasticity)
-
-    return curve
+    uses = level[:, :, None] * np.stack([training, 1.0 - training], axis=1)[:, None, :]
+    return mkt.IsoElastic(uses, first("datacentres", "rental_price"), elasticity)
 
 
 def price_cap(params: ParameterSet, n_samples: int) -> np.ndarray:
@@ -137,12 +132,12 @@ def market_stage(
     )
     n_r, n_a = o.shape
     sold = outcome.sold.reshape(n_s, len(axes.years), n_r, n_a)
-    energy = (outcome.sold * o.energy).reshape(sold.shape).sum(axis=-1)
+    energy = dot_last(outcome.sold.reshape(sold.shape), o.energy.reshape(o.energy.shape[0], *sold.shape[1:]))
     return {
-        "hours_sold": sold.sum(axis=-1),
+        "hours_sold": dot_last(sold),
         "accelerators_priced_out": installed * retired.reshape(sold.shape),
         "market_energy": energy,
-        **common_figures(params, axes, outcome.price, outcome.quantity, energy.sum(axis=-1)),
+        **common_figures(params, axes, outcome.price, outcome.quantity, dot_last(energy)),
     }
 
 

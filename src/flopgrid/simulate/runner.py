@@ -18,7 +18,7 @@ from flopgrid.distributions import Design
 from flopgrid.errors import ScenarioError
 from flopgrid.layout import Axes, axes_for
 from flopgrid.library import load_library
-from flopgrid.model import power, supply
+from flopgrid.model import power, sum_over, supply
 from flopgrid.model.finance import ASSETS
 from flopgrid.model.market import fall_year
 from flopgrid.parameters import ParameterSet, design_for
@@ -54,7 +54,7 @@ def _run(scenario: Scenario, params: ParameterSet, axes: Axes, money: bool = Tru
     capex, opex = money_stage(scenario, params, axes, s, d, e)
     operations = operations_stage(scenario, params, axes, s, d, e)
     fleet = d.fleet
-    produced = s.own + fleet.ordered.sum(axis=2)
+    produced = s.own + sum_over(fleet.ordered, 2)
     production = production_limit(scenario, s, fleet.ordered)
     utilisation = scenario.finance.revenue.utilisation
     # The market clears from the first stepped year, so retirements carry the history's state.

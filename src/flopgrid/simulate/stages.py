@@ -10,7 +10,7 @@ import numpy as np
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes, allocation, purchases
 from flopgrid.model import builds as bld
-from flopgrid.model import datacentres, dot_last, finance, power, supply
+from flopgrid.model import datacentres, dot_last, finance, power, sum_over, supply
 from flopgrid.model.finance import ASSETS
 from flopgrid.parameters import ParameterSet
 from flopgrid.scenario import Scenario
@@ -163,7 +163,12 @@ def money_stage(
     n_r, k_grid = len(axes.regions), axes.sources.index("grid")
     ccf = p("regions", "construction_cost_factor")[..., 0]  # (S|1, Y, R)
     n_s = max(s.own.shape[0], fleet.installed.shape[0])
-    capex = np.zeros((n_s, len(axes.years), n_r, len(ASSETS)))
+    # Laid out asset-first, one contiguous (sample, year, region) block per asset class, and returned as
+    # a view with the asset axis last: adding into a strided asset slice, or stacking the classes into
+    # the last axis, would touch the whole array for every term.
+    shape = (n_s, len(axes.years), n_r)
+    capex_all, opex_all = np.zeros((len(ASSETS), *shape)), np.zeros((len(ASSETS), *shape))
+    capex, opex = dict(zip(ASSETS, capex_all, strict=True)), dict(zip(ASSETS, opex_all, strict=True))
     for asset, table, built in (
         ("fab", "fabs", s.fabs),
         ("packaging", "packaging", s.packaging_lines),
@@ -172,19 +177,19 @@ def money_stage(
         ("power", "power_sources", d.plants),
     ):
         if built.items:
-            capex[..., ASSETS.index(asset)] += finance.build_capex(
+            capex[asset] += finance.build_capex(
                 built.builds, p(table, "capex"), ccf, built.quoted(), axes.years, built.lead, n_r
             )
     for asset, added in s.existing_added.items():
         r = axes.regions.index(EXISTING_SUPPLY_REGION[asset])
         unit = p({"fab": "fabs", "packaging": "packaging", "hbm": "hbm"}[asset], "capex")
-        capex[..., r, ASSETS.index(asset)] += added * unit[:, :, min(r, unit.shape[2] - 1), 0] * ccf[..., r]
+        capex[asset][..., r] += added * unit[:, :, min(r, unit.shape[2] - 1), 0] * ccf[..., r]
     before = np.zeros((1, n_r)) if d.existing_dc is None else d.existing_dc
     pue = p("datacentres", "pue")[..., 0]
-    capex[..., ASSETS.index("datacentre")] += (
+    capex["datacentre"] += (
         finance.added(fleet.dc_existing, before[:, None]) * p("datacentres", "capex")[..., 0] * ccf
     )
-    capex[..., ASSETS.index("power")] += (
+    capex["power"] += (
         finance.added(fleet.grid, (before * pue[:, 0])[:, None])
         * p("power_sources", "capex")[..., k_grid]
         * ccf
@@ -193,23 +198,22 @@ def money_stage(
     # (the own lines' capital is already the fab, packaging and HBM capex). Chips the industry was
     # not asked for are not made, so not paid for.
     bought = d.arrivals - d.own_shipped + (fleet.retired if scenario.chips.refresh else 0.0)
-    capex[..., ASSETS.index("accelerator")] += dot_last(bought, p("accelerators", "price")) + dot_last(
+    capex["accelerator"] += dot_last(bought, p("accelerators", "price")) + dot_last(
         d.own_shipped, s.own_cost[:, :, None, :]
     )
-    capex[..., ASSETS.index("network")] = finance.network_capex(
-        capex[..., ASSETS.index("accelerator")], p("datacentres", "network_capex_share")[..., 0]
+    capex["network"][...] = finance.network_capex(
+        capex["accelerator"], p("datacentres", "network_capex_share")[..., 0]
     )
 
-    opex = np.zeros_like(capex)
     fuel = power.generation_cost(p("power_sources", "fuel_cost"), p("power_sources", "variable_om"))
     fuel[..., k_grid] = 0.0
-    opex[..., ASSETS.index("power")] = (
+    opex["power"][...] = (
         e.grid * p("regions", "electricity_price")[..., 0]
         + dot_last(e.own, fuel)
         + dot_last(d.plant_capacity, p("power_sources", "fixed_om"))
     )
-    opex[..., ASSETS.index("datacentre")] = fleet.dc_capacity * p("datacentres", "opex")[..., 0]
-    return capex, opex
+    opex["datacentre"][...] = fleet.dc_capacity * p("datacentres", "opex")[..., 0]
+    return np.moveaxis(capex_all, 0, -1), np.moveaxis(opex_all, 0, -1)
 
 
 def operations_stage(
@@ -285,8 +289,8 @@ def production_limit(scenario: Scenario, s: Supply, ordered: np.ndarray) -> np.n
     """What limits production each year, as an index into ``supply.LIMITS``: the binding cap,
     ``orders`` where the existing industry shipped less than it could make, or ``none`` for a scenario
     that makes no chips."""
-    made = ordered.sum(axis=(2, 3))
-    could = s.industry.sum(axis=-1)
+    made = sum_over(ordered, (2, 3))
+    could = dot_last(s.industry)
     short = (~s.history)[None, :] & (made < could * (1 - 1e-9) - 1e-9)
     out: np.ndarray = np.where(short, supply.LIMITS.index("orders"), s.bottleneck)
     if not produces(scenario):
@@ -304,7 +308,7 @@ def bottleneck_stage(scenario: Scenario, d: Deployment, production: np.ndarray) 
     power_short = short | scenario.existing_industry
     stuck_power = dot_last(np.where(power_short, waiting, 0.0))
     stuck_dc = dot_last(np.where(power_short, 0.0, waiting))
-    stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(d.arrivals.sum(axis=(2, 3)), 1.0)
+    stuck = (stuck_power + stuck_dc) > 1e-6 * np.maximum(sum_over(d.arrivals, (2, 3)), 1.0)
     # Orders bind where the industry could make more than can be energised: power holds it back.
     capped = np.where(production == supply.LIMITS.index("orders"), BOTTLENECKS.index("power"), production)
     # Without any modelled production (chips only bought), no production cap can bind.
