@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from flopgrid.model import compiled
+
 #: Rates between which the IRR is looked for, and how finely sign changes of the NPV are bracketed.
 IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200, endpoint=False), np.geomspace(1.0, 100.0, 60)])
 #: Bisection steps inside the bracket: the widest bracket (≈8) shrinks below 1e-15.
@@ -106,29 +108,37 @@ def irr(flows: np.ndarray) -> np.ndarray:
     low, high = IRR_GRID[g], IRR_GRID[g + 1]
     f_low = values[np.arange(len(g)), g]
     # Year-major, so that each year's flows are contiguous for the many Horner evaluations.
-    by_year = np.ascontiguousarray(flows.T)
-    for _ in range(IRR_STEPS):
-        mid = (low + high) / 2
-        f_mid = _npv_horner(mid, by_year)
-        same = np.sign(f_mid) == np.sign(f_low)
-        low, f_low = np.where(same, mid, low), np.where(same, f_mid, f_low)
-        high = np.where(same, high, mid)
+    _compiled_bisection()(np.ascontiguousarray(flows.T), low, high, f_low)
     # An exact zero at the bracket's lower end is the root itself.
     root = np.where(f_low == 0, low, (low + high) / 2)
     out: np.ndarray = np.where(found, root, np.nan)
     return out
 
 
-def _npv_horner(rate: np.ndarray, by_year: np.ndarray) -> np.ndarray:
-    """``npv`` by Horner's scheme, ``Σ_t flows_t · x^t`` with ``x = 1 / (1 + rate)``: a multiply-add per
-    year instead of a power per element, for the many evaluations of the IRR's bisection. ``by_year``
-    is the flows year-major, ``(year, sample)``."""
-    x = 1.0 / (1.0 + rate)
-    total: np.ndarray = by_year[-1].copy()
-    for t in range(by_year.shape[0] - 2, -1, -1):
-        total *= x
-        total += by_year[t]
-    return total
+def _bisection(by_year: np.ndarray, low: np.ndarray, high: np.ndarray, f_low: np.ndarray) -> None:
+    """Refine every sample's IRR bracket ``[low, high]``, with the NPV ``f_low`` at ``low``, by
+    :data:`IRR_STEPS` bisection steps, in place. ``by_year`` is the flows year-major, ``(year, sample)``.
+
+    The NPV is evaluated by Horner's scheme, ``Σ_t flows_t · x^t`` with ``x = 1 / (1 + rate)``: a
+    multiply-add per year instead of a power. Each step runs over all samples at once (the loops over
+    samples are innermost, as numpy's would be, so they vectorise). Plain Python that Numba compiles
+    (:func:`flopgrid.model.compiled`).
+    """
+    n_years, n_samples = by_year.shape
+    mid, x, f_mid = np.empty(n_samples), np.empty(n_samples), np.empty(n_samples)
+    for _ in range(IRR_STEPS):
+        for s in range(n_samples):
+            mid[s] = (low[s] + high[s]) / 2
+            x[s] = 1.0 / (1.0 + mid[s])
+            f_mid[s] = by_year[n_years - 1, s]
+        for t in range(n_years - 2, -1, -1):
+            for s in range(n_samples):
+                f_mid[s] = f_mid[s] * x[s] + by_year[t, s]
+        for s in range(n_samples):
+            if np.sign(f_mid[s]) == np.sign(f_low[s]):
+                low[s], f_low[s] = mid[s], f_mid[s]
+            else:
+                high[s] = mid[s]
 
 
 def payback_year(flows: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -239,3 +249,6 @@ def cash_balance(sources: np.ndarray, uses: np.ndarray) -> tuple[np.ndarray, np.
         carried = available + gap[:, t]
         cash[:, t] = carried
     return cash, gap
+
+
+_compiled_bisection = compiled(_bisection)

@@ -116,28 +116,42 @@ def reference_demand(
     return out
 
 
-def marginal_cost(
-    electricity_price: np.ndarray,
-    it_power: np.ndarray,
-    pue: np.ndarray,
-    variable_opex: np.ndarray,
-    h100e: np.ndarray,
-) -> np.ndarray:
-    """Short-run marginal cost of an H100e-hour from one accelerator type:
-    ``price × it_power × PUE / (FLOP/s ÷ reference FLOP/s) + variable opex``.
+def energy_per_hour(it_power: np.ndarray, pue: np.ndarray, h100e: np.ndarray) -> np.ndarray:
+    """Facility energy of an H100e-hour from one accelerator type, Wh: ``it_power × PUE / (FLOP/s ÷
+    reference FLOP/s)``.
+
+    Parameters
+    ----------
+    it_power
+        W per accelerator, all-in IT (chip, host, network).
+    pue
+        Facility energy over IT energy.
+    h100e
+        H100-equivalents per accelerator (its FLOP/s over the reference's).
+
+    Examples
+    --------
+    A 1 kW chip worth 2 H100e at PUE 1.2:
+
+    >>> float(energy_per_hour(np.array(1000.0), np.array(1.2), np.array(2.0)))
+    600.0
+    """
+    out: np.ndarray = it_power * pue / h100e
+    return out
+
+
+def marginal_cost(electricity_price: np.ndarray, energy: np.ndarray, variable_opex: np.ndarray) -> np.ndarray:
+    """Short-run marginal cost of an H100e-hour from one accelerator type: ``price × energy + variable
+    opex``.
 
     Parameters
     ----------
     electricity_price
         USD per Wh at the accelerator's region.
-    it_power
-        W per accelerator, all-in IT (chip, host, network).
-    pue
-        Facility energy over IT energy.
+    energy
+        Facility Wh per H100e-hour (:func:`energy_per_hour`).
     variable_opex
         USD per H100e-hour of use besides energy.
-    h100e
-        H100-equivalents per accelerator (its FLOP/s over the reference's).
 
     Returns
     -------
@@ -146,12 +160,13 @@ def marginal_cost(
 
     Examples
     --------
-    A 1 kW chip worth 2 H100e at $0.10/kWh and PUE 1.2, with $0.03 of other costs per H100e-hour:
+    600 Wh per H100e-hour (a 1 kW chip worth 2 H100e at PUE 1.2) at $0.10/kWh, with $0.03 of other costs
+    per H100e-hour:
 
-    >>> float(marginal_cost(np.array(1e-4), np.array(1000.0), np.array(1.2), np.array(0.03), np.array(2.0)))
+    >>> float(marginal_cost(np.array(1e-4), np.array(600.0), np.array(0.03)))
     0.09
     """
-    out: np.ndarray = electricity_price * it_power * pue / h100e + variable_opex
+    out: np.ndarray = electricity_price * energy + variable_opex
     return out
 
 
@@ -286,15 +301,24 @@ def _clearing(
     gone = np.zeros(n_c, dtype=np.bool_)
     offered = np.zeros(n_c)
     steps = np.zeros(n_c + 1)
+    cumulative = np.zeros(n_c + 1)
+    # The merit order, kept from one year (and sample) to the next: sorted anew by insertion, it is close
+    # to one pass, as few classes change places from one year to the next.
+    order = np.arange(n_c + 1)
+
+    def wanted_at(price: float, s: int, t: int) -> float:
+        """Demand at a price: Σ_u Q_u (P / P_ref)^−ε_u (as :meth:`IsoElastic.__call__`)."""
+        log_ratio = np.log(price / reference_price[s])
+        wanted = 0.0
+        for u in range(n_u):
+            wanted += quantity[s, t, u] * np.exp(-elasticity[s, u] * log_ratio)
+        return wanted
+
     for s in range(n_s):
         gone[:] = False
         log_reference = np.log(reference_price[s])
         for t in range(n_y):
-            # Demand at a price: Σ_u Q_u (P / P_ref)^−ε_u (as IsoElastic.__call__).
-            log_cap = np.log(cap[s] / reference_price[s])
-            wanted_at_cap = 0.0
-            for u in range(n_u):
-                wanted_at_cap += quantity[s, t, u] * np.exp(-elasticity[s, u] * log_cap)
+            wanted_at_cap = wanted_at(cap[s], s, t)
             total = 0.0
             within = 0.0
             for c in range(n_c):
@@ -312,23 +336,32 @@ def _clearing(
                 for c in range(n_c):
                     steps[c] = cost[s, t, c]
                 steps[n_c] = cap[s]
-                order = np.argsort(steps, kind="mergesort")
-                # Excess demand at a step's price falls along the merit order: the first step where it is
-                # ≤ 0 is the marginal one.
-                below = 0.0
+                # Insertion sort by (cost, class): a stable sort's order.
+                for i in range(1, n_c + 1):
+                    k = order[i]
+                    j = i - 1
+                    while j >= 0 and (
+                        steps[order[j]] > steps[k] or (steps[order[j]] == steps[k] and order[j] > k)
+                    ):
+                        order[j + 1] = order[j]
+                        j -= 1
+                    order[j + 1] = k
                 offered_to = 0.0
-                wanted = 0.0
-                marginal = 0
                 for k in range(n_c + 1):
-                    below = offered_to
                     offered_to += offered[order[k]] if order[k] < n_c else unbounded
-                    log_ratio = np.log(steps[order[k]] / reference_price[s])
-                    wanted = 0.0
-                    for u in range(n_u):
-                        wanted += quantity[s, t, u] * np.exp(-elasticity[s, u] * log_ratio)
-                    if wanted <= offered_to:
-                        marginal = k
-                        break
+                    cumulative[k] = offered_to
+                # Excess demand at a step's price falls along the merit order: the marginal step is the
+                # first where it is ≤ 0 (the backstop's always is), found by bisection over the steps.
+                first, last = 0, n_c
+                while first < last:
+                    middle = (first + last) // 2
+                    if wanted_at(steps[order[middle]], s, t) <= cumulative[middle]:
+                        last = middle
+                    else:
+                        first = middle + 1
+                marginal = first
+                wanted = wanted_at(steps[order[marginal]], s, t)
+                below = cumulative[marginal - 1] if marginal > 0 else 0.0
                 high = steps[order[marginal]]
                 short = order[marginal] == n_c
                 if wanted >= below:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopgrid.layout import REFERENCE_ACCELERATOR, Axes
-from flopgrid.model import datacentres, dot_last, power
+from flopgrid.model import contiguous, datacentres, dot_last, power
 from flopgrid.model import market as mkt
 from flopgrid.parameters import ParameterSet
 
@@ -67,23 +67,24 @@ def offer(
     h100e = p("accelerators", "flops_bf16") / reference_flops(params, axes)  # (S|1, Y, 1, A)
     pue = p("datacentres", "pue")  # (S|1, Y, R|1, 1)
     use = np.asarray(utilisation) if utilisation is not None else p("datacentres", "utilisation")
-    cost = mkt.marginal_cost(
-        p("regions", "electricity_price"),
-        p("accelerators", "it_power"),
-        pue,
-        p("market", "variable_opex"),
-        h100e,
-    )
+    # Each factor at its own shape first, so that only the last operation is at the fleet's full shape.
+    energy = mkt.energy_per_hour(p("accelerators", "it_power"), pue, h100e)
+    cost = mkt.marginal_cost(p("regions", "electricity_price"), energy, p("market", "variable_opex"))
     average = datacentres.year_average(installed, initial[:, None])
-    capacity = average * h100e * use * power.HOURS_PER_YEAR
-    energy = p("accelerators", "it_power") * pue / h100e
-    classes = (n_y, n_r * n_a)
+    capacity = average * (h100e * use * power.HOURS_PER_YEAR)
     return Offer(
-        np.broadcast_to(cost, (n_s, n_y, n_r, n_a)).reshape(n_s, *classes),
-        np.broadcast_to(capacity, (n_s, n_y, n_r, n_a)).reshape(n_s, *classes),
-        np.broadcast_to(energy, (energy.shape[0], n_y, n_r, n_a)).reshape(energy.shape[0], *classes),
+        _classes(cost, (n_s, n_y, n_r, n_a)),
+        _classes(capacity, (n_s, n_y, n_r, n_a)),
+        _classes(energy, (energy.shape[0], n_y, n_r, n_a)),
         (n_r, n_a),
     )
+
+
+def _classes(values: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """``values`` at ``(sample, year, region, accelerator)`` as ``(sample, year, class)``, C-ordered and
+    writeable (as :func:`flopgrid.model.contiguous`: no copy of an array already laid out so)."""
+    n_s, n_y, n_r, n_a = shape
+    return contiguous(values, shape).reshape(n_s, n_y, n_r * n_a)
 
 
 def world_demand(params: ParameterSet, axes: Axes, n_samples: int) -> mkt.IsoElastic:
