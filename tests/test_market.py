@@ -203,3 +203,34 @@ def test_scarce_rows_skip_the_merit_order_with_the_same_clearing() -> None:
     assert 0 < got.scarce.sum() < n  # both paths are taken
     for name in ("price", "quantity", "sold", "scarce"):
         np.testing.assert_array_equal(getattr(got, name), getattr(full, name))
+
+
+def test_years_cleared_in_turn_match_each_year_cleared_alone() -> None:
+    """The merit order carried from one year to the next (re-sorted from last year's order) and the
+    bisection for the marginal step give, year by year, what clearing each year alone gives, with the
+    classes retired so far withdrawn."""
+    rng = np.random.default_rng(11)
+    n, years, k = 300, 6, 9
+    # Costs drift and cross from year to year, so that the merit order changes; some ties.
+    cost = np.round(rng.uniform(0.2, 3.0, (n, 1, k)) + rng.normal(0.0, 0.6, (n, years, k)).cumsum(axis=1), 1)
+    cost = np.clip(cost, 0.05, 4.5)
+    capacity = rng.uniform(0.0, 1.0, (n, years, k)) * np.exp(rng.uniform(-2.0, 3.0, (n, 1, 1)))
+    demand = mkt.IsoElastic(
+        rng.uniform(2.0, 20.0, (n, years, 2)), np.full(n, 2.0), rng.uniform(0.3, 1.5, (n, 2))
+    )
+    cap = np.full(n, 5.0)
+    together, retired = mkt.clear_years(cost, capacity, demand, cap)
+    gone = np.zeros((n, k), dtype=bool)
+    for t in range(years):
+        offered = np.where(gone, 0.0, capacity[:, t])
+        alone = mkt.clear(
+            cost[:, t],
+            offered,
+            mkt.IsoElastic(demand.quantity[:, t], demand.reference_price, demand.elasticity),
+            cap,
+        )
+        np.testing.assert_array_equal(together.price[:, t], alone.price)
+        np.testing.assert_array_equal(together.sold[:, t], alone.sold)
+        gone |= (offered > 0) & (cost[:, t] > alone.price[:, None])
+        np.testing.assert_array_equal(retired[:, t], gone)
+    assert retired[:, -1].sum() > 0 and not together.scarce.all()  # retirements and merit orders happened

@@ -36,7 +36,7 @@ def sum_over(values: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     >>> sum_over(np.arange(24.0).reshape(2, 3, 4), (0, 2)).tolist()
     [60.0, 92.0, 124.0]
     """
-    out: np.ndarray = np.einsum(values, list(range(values.ndim)), _kept(values.ndim, axis))
+    out: np.ndarray = np.einsum(values, list(range(values.ndim)), _kept(values.ndim, axis), order="C")
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopgrid.model import compiled
+from flopgrid.model import compiled, contiguous
 
 #: Rates between which the IRR is looked for, and how finely sign changes of the NPV are bracketed.
 IRR_GRID = np.concatenate([np.linspace(-0.99, 1.0, 200, endpoint=False), np.geomspace(1.0, 100.0, 60)])
@@ -195,18 +195,36 @@ def amortise(spend: np.ndarray, life: np.ndarray, rate: np.ndarray | None = None
     else:
         rates = np.asarray(rate, float).reshape(-1)
         per_year = capital_recovery(rates[:, None] if whole.ndim == 2 else rates, whole)
-    # The charge in year t covers what was spent in years t − life … t − 1: a difference of the
-    # cumulative spend (O(years), where a spent × charged matrix would be O(years²)).
-    zeros = np.zeros((n_samples, 1, *spend.shape[2:]))
-    cumulative = np.concatenate([zeros, np.cumsum(spend, axis=1)], axis=1)
     middle = (1,) * (spend.ndim - 2 - (whole.ndim - 1))  # axes between year and the life's items
     lives = whole.reshape(whole.shape[0], 1, *middle, *whole.shape[1:])
-    since = np.clip(np.arange(n_years).reshape(1, n_years, *(1,) * (spend.ndim - 2)) - lives, 0, None)
-    index = np.broadcast_to(since.astype(int), (n_samples, n_years, *spend.shape[2:]))
-    earlier = np.take_along_axis(cumulative, index, axis=1)
     scale = np.asarray(per_year, float).reshape(lives.shape)
-    out: np.ndarray = (cumulative[:, :n_years] - earlier) * scale
-    return out
+    # Every entry after the year axis as one column of a (sample, year, entry) array.
+    rest = spend.shape[2:]
+    entries = (n_samples, int(np.prod(rest, dtype=int)))
+    out = np.empty((n_samples, n_years, entries[1]))
+    _compiled_amortised()(
+        contiguous(spend, spend.shape).reshape(n_samples, n_years, -1),
+        contiguous(lives, (n_samples, 1, *rest)).reshape(entries),
+        contiguous(scale, (n_samples, 1, *rest)).reshape(entries),
+        out,
+    )
+    return out.reshape(n_samples, n_years, *rest)
+
+
+def _amortised(spend: np.ndarray, lives: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
+    """:func:`amortise` on ``(sample, year, entry)`` arrays, whole ``lives`` and the yearly charge per
+    unit spent ``scale`` ``(sample, entry)``; writes ``out``. The charge in year t covers what was spent
+    in years t − life … t − 1: a difference of the cumulative spend (O(years), where a spent × charged
+    matrix would be O(years²)). Plain Python that Numba compiles (:func:`flopgrid.model.compiled`)."""
+    n_samples, n_years, n_entries = spend.shape
+    cumulative = np.zeros(n_years + 1)
+    for s in range(n_samples):
+        for m in range(n_entries):
+            life = int(lives[s, m])
+            for t in range(n_years):
+                cumulative[t + 1] = cumulative[t] + spend[s, t, m]
+            for t in range(n_years):
+                out[s, t, m] = (cumulative[t] - cumulative[max(t - life, 0)]) * scale[s, m]
 
 
 def debt_schedule(draws: np.ndarray, rate: np.ndarray, tenor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -252,3 +270,4 @@ def cash_balance(sources: np.ndarray, uses: np.ndarray) -> tuple[np.ndarray, np.
 
 
 _compiled_bisection = compiled(_bisection)
+_compiled_amortised = compiled(_amortised)
