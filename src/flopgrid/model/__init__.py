@@ -59,12 +59,13 @@ def contiguous(
 def compiled(function: Callable[..., None]) -> Callable[[], Callable[..., None]]:
     """A getter of ``function`` compiled by Numba, on first use and cached on disk across processes.
 
-    For the model's two recurrences over years, the deployment (:mod:`~flopgrid.model.datacentres`) and
-    the market's clearing with retirement (:mod:`~flopgrid.model.market`): written as array operations on
-    a block of samples, each year's few dozen operations cost more in memory traffic and interpreter time
-    than their arithmetic; a compiled loop over samples keeps a sample's state in registers and releases
-    the interpreter lock, so the blocks' threads run in parallel (benchmarks/README.md). Division by zero
-    gives inf or NaN as in numpy (``error_model="numpy"``), never an exception.
+    For the model's loops whose state is carried from year to year or that gather along the year axis
+    (the deployment, the market's clearing with retirement, the IRR's bisection, the amortisation; see
+    docs/architecture.md): written as array operations on a block of samples, each year's operations cost
+    more in memory traffic and interpreter time than their arithmetic; a compiled loop keeps a sample's
+    state in registers and releases the interpreter lock, so the blocks' threads run in parallel
+    (benchmarks/README.md). Division by zero gives inf or NaN as in numpy (``error_model="numpy"``),
+    never an exception.
     """
 
     @functools.cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -278,32 +278,40 @@ def _execute(
     # Results of 100,000 samples are gigabytes: blocks are written into arrays allocated once.
     variables = {name: _allocate(name, samples, coords) for name in VARIABLES if keep is None or name in keep}
     money = keep is None or not FINANCE_VARIABLES.isdisjoint(keep)
+    arrays = {name: var.values for name, var in variables.items()}
     done = 0
 
-    def store(start: int, block: dict[str, np.ndarray]) -> None:
+    def work(block: ParameterSet, start: int) -> int:
+        """Run one block and write it into the Results, in the worker's thread: copying the blocks' arrays
+        is a large run's main memory traffic, and so runs on every core, not on the main thread alone
+        (a finished block is also freed at once, not held until the main thread stores it)."""
+        out = _run(scenario, block, axes, money)
+        stop = start + block.samples
+        for name, values in arrays.items():
+            values[start:stop] = out[name]
+        return block.samples
+
+    def report(count: int) -> None:
         nonlocal done
-        stop = min(start + size, samples)
-        for name, var in variables.items():
-            var.values[start:stop] = block[name]
-        done += stop - start
+        done += count
         if progress is not None:
             progress(done, samples)
 
     if len(starts) == 1:
-        store(0, _run(scenario, params.block(0, samples), axes, money))
+        report(work(params.block(0, samples), 0))
     else:
-        # At most two blocks per thread in flight: a finished future holds its block until stored, and
-        # holding them all would double the memory of a large run.
         with ThreadPoolExecutor(max_workers=min(WORKERS, len(starts))) as pool:
-            pending: dict[Future[dict[str, np.ndarray]], int] = {}
-            for index, start in enumerate(starts):
-                stop = min(start + size, samples)
-                pending[pool.submit(_run, scenario, params.block(start, stop), axes, money)] = start
-                last = index == len(starts) - 1
-                if len(pending) >= 2 * WORKERS or last:
-                    finished, _ = wait(pending, return_when=ALL_COMPLETED if last else FIRST_COMPLETED)
-                    for future in finished:
-                        store(pending.pop(future), future.result())
+            futures = [
+                pool.submit(work, params.block(start, min(start + size, samples)), start) for start in starts
+            ]
+            try:
+                # Progress is reported from this thread, as blocks finish.
+                for future in as_completed(futures):
+                    report(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     ds = xr.Dataset(variables, coords=coords)
     ds.attrs.update(
         {
