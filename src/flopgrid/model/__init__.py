@@ -52,7 +52,9 @@ def contiguous(
 ) -> np.ndarray:
     """``values`` broadcast to ``shape`` as a C-ordered, writeable array of ``dtype``: the one memory
     layout a :func:`compiled` loop is built for (another layout would be compiled anew)."""
-    out: np.ndarray = np.require(np.broadcast_to(values, shape), dtype, ["C", "W"])
+    # A broadcast view is read-only, so only what needs broadcasting is (or it would always be copied).
+    shaped = values if np.shape(values) == shape else np.broadcast_to(values, shape)
+    out: np.ndarray = np.require(shaped, dtype, ["C", "W"])
     return out
 
 
@@ -72,7 +74,12 @@ def compiled(function: Callable[..., None]) -> Callable[[], Callable[..., None]]
     def build() -> Callable[..., None]:
         import numba  # imported on first use: the command line and the web app start without it
 
-        kernel: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+        try:
+            kernel: Callable[..., None] = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+        except RuntimeError:
+            # No writable place for the cache (an installation read-only to this user, no writable
+            # home): compiled anew in each process, a few seconds, rather than not run at all.
+            kernel = numba.njit(cache=False, nogil=True, error_model="numpy")(function)
         return kernel
 
     return build
