@@ -16,10 +16,9 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from worktrees import source_trees
 
 CHILD = """
 import json, sys, time
@@ -67,37 +66,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per interpreter (the best is kept)")
     parser.add_argument("--scenario", default="seed-7t")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.base], check=True
+    with source_trees(args.base) as trees:
+        print(f"base = {args.base}, head = working tree; {args.scenario}; {args.rounds} rounds alternating")
+        print(
+            "| samples | base best | head best | head/base (best) "
+            "| base median | head median | head/base (median) |"
         )
-        try:
-            trees = {"base": base / "src", "head": ROOT / "src"}
-            print(
-                f"base = {args.base}, head = working tree; {args.scenario}; {args.rounds} rounds alternating"
-            )
-            print(
-                "| samples | base best | head best | head/base (best) "
-                "| base median | head median | head/base (median) |"
-            )
-            print("|---:|---:|---:|---:|---:|---:|---:|")
-            for samples in args.sizes:
-                rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-                for _ in range(args.rounds):
-                    for name, src in trees.items():
-                        rounds[name].append(_measure(src, samples, args.runs, args.scenario))
-                for key, label in (("us", f"{samples:,}"), ("deterministic_ms", "1 (ms)")):
-                    b = [r[key] for r in rounds["base"]]
-                    h = [r[key] for r in rounds["head"]]
-                    mb, mh = statistics.median(b), statistics.median(h)
-                    print(
-                        f"| {label} | {min(b):.3f} | {min(h):.3f} | {min(h) / min(b):.2f} | "
-                        f"{mb:.3f} | {mh:.3f} | {mh / mb:.2f} |",
-                        flush=True,
-                    )
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=True)
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for samples in args.sizes:
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+            for _ in range(args.rounds):
+                for name, src in trees.items():
+                    rounds[name].append(_measure(src, samples, args.runs, args.scenario))
+            for key, label in (("us", f"{samples:,}"), ("deterministic_ms", "1 (ms)")):
+                b = [r[key] for r in rounds["base"]]
+                h = [r[key] for r in rounds["head"]]
+                mb, mh = statistics.median(b), statistics.median(h)
+                print(
+                    f"| {label} | {min(b):.3f} | {min(h):.3f} | {min(h) / min(b):.2f} | "
+                    f"{mb:.3f} | {mh:.3f} | {mh / mb:.2f} |",
+                    flush=True,
+                )
     print(f"load {os.getloadavg()[0]:.1f}")
 
 

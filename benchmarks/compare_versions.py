@@ -23,11 +23,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from worktrees import source_trees
 
 CHILD = """
 import json, statistics, sys, time
@@ -74,20 +73,12 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="git ref of the state to compare against")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.base], check=True
-        )
-        try:
-            trees = {"base": base / "src", "head": ROOT / "src"}
-            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-            for i in range(args.rounds):
-                for name, src in trees.items():
-                    rounds[name].append(_measure(src))
-                    print(f"round {i + 1} {name}: {rounds[name][-1]}", file=sys.stderr)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=True)
+    with source_trees(args.base) as trees:
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for i in range(args.rounds):
+            for name, src in trees.items():
+                rounds[name].append(_measure(src))
+                print(f"round {i + 1} {name}: {rounds[name][-1]}", file=sys.stderr)
     load = os.getloadavg()[0]
     print(f"base = {args.base}, head = working tree; {args.rounds} rounds alternating; load {load:.1f}")
     print("| figure | base best | head best | base median | head median | head/base (best) |")

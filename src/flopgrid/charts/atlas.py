@@ -9,6 +9,7 @@ coordinates over the shipped land outlines (:mod:`flopgrid.charts.geo`), so it n
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,15 +111,7 @@ def pipeline(assets: list[Asset], kind: str = "campus", years: np.ndarray = YEAR
     left_out = len(of_kind) - len(kept)
     layout = figure_layout(f"Atlas pipeline: {kind} capacity in service by status", unit)
     layout["annotations"] = [
-        {
-            "text": f"{len(kept)} {kind} assets drawn; {left_out} cancelled, undated or unsized left out",
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0,
-            "y": 1.08,
-            "showarrow": False,
-            "font": {"size": 11},
-        }
+        _caption(f"{len(kept)} {kind} assets drawn; {left_out} cancelled, undated or unsized left out", 1.08)
     ]
     return {"title": "Atlas pipeline", "data": data, "layout": layout}
 
@@ -193,15 +186,21 @@ def asset_map(assets: list[Asset]) -> Figure:
         "hovermode": "closest",
         "plot_bgcolor": "#ffffff",
         "annotations": [
-            {
-                "text": f"{len(located)} assets drawn; {left_out} without coordinates left off",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0,
-                "y": 1.04,
-                "showarrow": False,
-                "font": {"size": 11},
-            }
+            _caption(f"{len(located)} assets drawn; {left_out} without coordinates left off", 1.04)
         ],
     }
     return {"title": "Atlas map", "data": data, "layout": layout}
+
+
+def _caption(text: str, y: float) -> dict[str, Any]:
+    """A line of small text above a figure's plot area, at height ``y`` (in the figure's paper units):
+    what was drawn and what was left out."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": y,
+        "showarrow": False,
+        "font": {"size": 11},
+    }

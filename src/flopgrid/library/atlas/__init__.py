@@ -195,13 +195,18 @@ def _year(raw: str, where: str, column: str) -> int | None:
     return int(raw)
 
 
+def _number(raw: str, where: str, column: str) -> float:
+    """A non-empty cell as a number; a clear error when it is not one."""
+    try:
+        return float(raw)
+    except ValueError:
+        raise LibraryError(f"{where}: column '{column}' must be a number, got {raw!r}") from None
+
+
 def _float(raw: str, where: str, column: str) -> float:
     if not raw.strip():
         return math.nan
-    try:
-        value = float(raw)
-    except ValueError:
-        raise LibraryError(f"{where}: column '{column}' must be a number, got {raw!r}") from None
+    value = _number(raw, where, column)
     if not math.isfinite(value) or value <= 0:
         raise LibraryError(f"{where}: column '{column}' must be a positive number, got {raw!r}")
     return value
@@ -210,10 +215,7 @@ def _float(raw: str, where: str, column: str) -> float:
 def _coordinate(raw: str, where: str, column: str, limit: float) -> float:
     if not raw.strip():
         return math.nan
-    try:
-        value = float(raw)
-    except ValueError:
-        raise LibraryError(f"{where}: column '{column}' must be a number, got {raw!r}") from None
+    value = _number(raw, where, column)
     if not -limit <= value <= limit:
         raise LibraryError(
             f"{where}: column '{column}' must be in decimal degrees between {-limit:g} and {limit:g}, "
